@@ -1,0 +1,1 @@
+"""mindspore_rl_ext.algorithms"""

@@ -1,0 +1,1 @@
+"""MindSpore-Reinforcement-style runtime: Actor, Learner, Trainer, Session, callbacks, config."""
