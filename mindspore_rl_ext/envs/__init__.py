@@ -1,1 +1,1 @@
-"""mindspore_rl_ext.envs"""
+"""Gymnasium + MuJoCo environments and vectorised evaluation."""

@@ -1,0 +1,491 @@
+"""Diffusion-QL family: networks, losses and the compiled update.
+
+One update (``DiffusionQLUpdate.construct``), in the reference order
+(shared/reference/diffusion_family.md §1.4):
+
+1. critic: y = r + not_done * discount * min(Q1', Q2')(s', a'), a' from the EMA actor
+   (max over 10 samples per critic first when ``max_q_backup``); loss MSE(Q1,y)+MSE(Q2,y);
+   Adam, global-norm clipping at ``gn`` (> 0). ``eg_ood`` adds an OOD penalty (below).
+2. actor, by ``algo``:
+
+   * ``ql``  : bc_loss + eta * q_loss, q_loss = -mean Q_i(s, a~pi) / stop(mean|Q_j|), (i, j) =
+     (1, 2) or (2, 1) with probability 1/2; the action is the full differentiable reverse chain.
+   * ``qg``  : Q-guided score matching (QG fork, §2.2): g = d minQ(s, x0_hat)/d x0_hat at the
+     one-step clean estimate (network output detached), guidance = clamp(sqrt(1-ab)/sqrt(ab) g,
+     -1, 1), per-sample weight w = 1/clamp(|g|, 0.8, 5); loss = mean(w (eps_hat - (eps - eta
+     guidance))^2).
+   * ``edp`` : one-step action approximation (EDP, §3): the denoising pass of the BC loss is
+     reused, a0_hat = predict_start(x_t, t, eps_hat) (clamped to +-max_action); q_loss =
+     -mean Q_i(s, a0_hat) / stop(mean|Q_i|) with i random (official EDP). ``edp_normalize_q
+     = False`` gives the QG fork's unnormalised -mean minQ.
+   * ``bc``  : the denoising loss only (no critic is trained).
+   * ``eg_ood``: the ``qg`` actor, plus a separately trained diffusion BC model and a critic
+     penalty on next actions that are unlikely under it (see ``ood_penalty``).
+3. EMA actor: every ``update_ema_every`` steps once step >= ``step_start_ema``, ema = d ema +
+   (1-d) actor (before that the EMA actor is a frozen copy of the initial actor, as in DQL).
+4. target critic: Polyak with ``tau`` every step.
+
+All randomness (t, noise, coin flips) is drawn in-graph from MindSpore's seeded generators;
+batch indices come from the host (numpy RNG), so a run is reproducible for a fixed seed.
+"""
+import math
+
+import mindspore as ms
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+
+from mindspore_rl_ext.nets.diffusion import Diffusion, TorchMLP
+
+ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
+LR_DECAY_MODES = ("none", "cosine", "reference")
+
+
+# ----------------------------------------------------------------------------- networks
+class DoubleCritic(nn.Cell):
+    """Twin Q(s, a): each Linear(s+a,256)-Mish-(Linear 256-Mish) x2 - Linear(256,1) -> (batch,)."""
+
+    def __init__(self, obs_dim, act_dim, hidden_dim=256, n_hidden=3):
+        super().__init__()
+        dims = (obs_dim + act_dim,) + (hidden_dim,) * n_hidden + (1,)
+        self.q1_model = TorchMLP(dims)
+        self.q2_model = TorchMLP(dims)
+
+    def construct(self, state, action):
+        x = ops.concat((state, action), -1)
+        return self.q1_model(x).squeeze(-1), self.q2_model(x).squeeze(-1)
+
+    def q_min(self, state, action):
+        q1, q2 = self.construct(state, action)
+        return ops.minimum(q1, q2)
+
+
+def copy_params(src, dst):
+    """Copy parameter values of ``src`` into ``dst`` (same structure), on the host."""
+    for p, q in zip(src.get_parameters(), dst.get_parameters()):
+        q.set_data(p.data.copy())
+
+
+class DQLLearningRate(nn.learning_rate_schedule.LearningRateSchedule):
+    """lr at the optimiser's global step.
+
+    ``none``: constant. ``cosine``: the intended CosineAnnealingLR(eta_min=0) over all
+    ``total_steps`` gradient steps. ``reference``: DQL's actual behaviour -- the scheduler
+    steps once per evaluation block of ``steps_per_block`` updates with T_max = ``t_max``
+    (num_epochs), so the lr ends near 0.999 x lr (§1.4 quirk, kept for bit-faithful runs).
+    """
+
+    def __init__(self, base_lr, mode="none", total_steps=1, steps_per_block=1, t_max=1):
+        super().__init__()
+        if mode not in LR_DECAY_MODES:
+            raise ValueError(f"lr decay mode '{mode}' is not one of {LR_DECAY_MODES}")
+        self.base_lr = float(base_lr)
+        self.mode = mode
+        self.total_steps = float(max(int(total_steps), 1))
+        self.steps_per_block = int(max(int(steps_per_block), 1))
+        self.t_max = float(max(int(t_max), 1))
+
+    def construct(self, global_step):
+        if self.mode == "none":
+            return ops.ones((), ms.float32) * self.base_lr
+        if self.mode == "cosine":
+            k = ops.minimum(global_step.astype(ms.float32), self.total_steps) / self.total_steps
+        else:
+            blocks = ops.floor_divide(global_step, self.steps_per_block).astype(ms.float32)
+            k = ops.minimum(blocks, self.t_max) / self.t_max
+        return 0.5 * self.base_lr * (1.0 + ops.cos(math.pi * k))
+
+
+def lr_at(base_lr, mode, step, total_steps=1, steps_per_block=1, t_max=1):
+    """Host-side twin of DQLLearningRate (for logs and tests)."""
+    if mode == "none":
+        return base_lr
+    if mode == "cosine":
+        k = min(step, total_steps) / max(total_steps, 1)
+    else:
+        k = min(step // max(steps_per_block, 1), t_max) / max(t_max, 1)
+    return 0.5 * base_lr * (1.0 + math.cos(math.pi * k))
+
+
+# ----------------------------------------------------------------------------- policy and networks
+class DiffusionPolicyAndNetwork(nn.Cell):
+    """All networks of one run: actor, ema_actor, critic, critic_target (and bc_actor for eg_ood)."""
+
+    def __init__(self, obs_dim, act_dim, max_action=1.0, algo="ql", n_timesteps=5,
+                 beta_schedule="vp", hidden_dim=256, critic_hidden_dim=256):
+        super().__init__()
+        if algo not in ALGOS:
+            raise ValueError(f"algo '{algo}' is not one of {', '.join(ALGOS)}")
+        kw = dict(max_action=max_action, n_timesteps=n_timesteps, beta_schedule=beta_schedule,
+                  hidden_dim=hidden_dim)
+        self.algo = algo
+        self.obs_dim, self.act_dim, self.max_action = obs_dim, act_dim, float(max_action)
+        self.actor = Diffusion(obs_dim, act_dim, **kw)
+        self.ema_actor = Diffusion(obs_dim, act_dim, **kw)
+        copy_params(self.actor, self.ema_actor)
+        for p in self.ema_actor.get_parameters():
+            p.requires_grad = False
+        self.critic = DoubleCritic(obs_dim, act_dim, critic_hidden_dim)
+        self.critic_target = DoubleCritic(obs_dim, act_dim, critic_hidden_dim)
+        copy_params(self.critic, self.critic_target)
+        for p in self.critic_target.get_parameters():
+            p.requires_grad = False
+        self.bc_actor = Diffusion(obs_dim, act_dim, **kw) if algo == "eg_ood" else None
+
+    def networks(self):
+        """{folder name: cell} for per-network checkpoints."""
+        nets = {"actor": self.actor, "ema_actor": self.ema_actor, "critic": self.critic,
+                "critic_target": self.critic_target}
+        if self.bc_actor is not None:
+            nets["bc_actor"] = self.bc_actor
+        return nets
+
+
+# ----------------------------------------------------------------------------- the update
+def _clip(grads, gn):
+    return ops.clip_by_global_norm(grads, gn) if gn > 0 else grads
+
+
+class DiffusionQLUpdate(nn.Cell):
+    """One gradient step of the chosen algorithm (GRAPH_MODE); returns a tuple of metrics:
+    (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty)."""
+
+    METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty")
+
+    def __init__(self, pn, algo="ql", discount=0.99, tau=0.005, eta=1.0, lr=3e-4, critic_lr=3e-4,
+                 gn=1.0, max_q_backup=False, n_backup_samples=10, ema_decay=0.995,
+                 step_start_ema=1000, update_ema_every=5, lr_decay="none", total_steps=1,
+                 steps_per_block=1, t_max=1, edp_normalize_q=True, edp_clip_x0=True,
+                 qg_normal_q=1.0, qg_weight_clip=(0.8, 5.0), ood_weight=0.1,
+                 ood_threshold=1.0, ood_max_weight=10.0, bc_grad_clip=False):
+        super().__init__()
+        if algo not in ALGOS:
+            raise ValueError(f"algo '{algo}' is not one of {', '.join(ALGOS)}")
+        self.algo = algo
+        self.pn = pn
+        self.actor, self.ema_actor = pn.actor, pn.ema_actor
+        self.critic, self.critic_target = pn.critic, pn.critic_target
+        self.bc_actor = pn.bc_actor
+        self.max_action = pn.max_action
+        self.discount = float(discount)
+        self.tau = float(tau)
+        self.eta = float(eta)
+        self.gn = float(gn)
+        # the reference BC agent clips nothing and decays nothing
+        self.actor_gn = self.gn if (algo != "bc" or bc_grad_clip) else 0.0
+        self.max_q_backup = bool(max_q_backup)
+        self.n_backup = int(n_backup_samples)
+        self.ema_decay = float(ema_decay)
+        self.step_start_ema = int(step_start_ema)
+        self.update_ema_every = int(update_ema_every)
+        self.edp_normalize_q = bool(edp_normalize_q)
+        self.edp_clip_x0 = bool(edp_clip_x0)
+        self.qg_normal_q = float(qg_normal_q)
+        self.qg_wmin, self.qg_wmax = float(qg_weight_clip[0]), float(qg_weight_clip[1])
+        self.ood_weight = float(ood_weight)
+        self.ood_threshold = float(ood_threshold)
+        self.ood_max_weight = float(ood_max_weight)
+        self.train_critic = algo != "bc"
+        # with discount 0 (the bandit toy) the bootstrap term is dead: skip the EMA chain
+        self.bootstrap = self.discount > 0 or algo == "eg_ood"
+
+        def sched(base):
+            if algo == "bc" or lr_decay == "none":
+                return float(base)
+            return DQLLearningRate(base, lr_decay, total_steps, steps_per_block, t_max)
+
+        self.actor_opt = nn.Adam(self.actor.trainable_params(), learning_rate=sched(lr))
+        self.actor_grad = ms.value_and_grad(self._actor_loss, None, self.actor_opt.parameters,
+                                            has_aux=True)
+        if self.train_critic:
+            self.critic_opt = nn.Adam(self.critic.trainable_params(),
+                                      learning_rate=sched(critic_lr))
+            self.critic_grad = ms.value_and_grad(self._critic_loss, None,
+                                                 self.critic_opt.parameters, has_aux=True)
+        if algo in ("qg", "eg_ood"):
+            self.q_input_grad = ops.grad(self._q_min_sum, grad_position=1)
+        if algo == "eg_ood":
+            self.bc_opt = nn.Adam(self.bc_actor.trainable_params(), learning_rate=float(lr))
+            self.bc_grad = ms.value_and_grad(self.bc_actor.loss_with, None,
+                                             self.bc_opt.parameters)
+        self.actor_params = self.actor.trainable_params()
+        self.ema_params = self.ema_actor.get_parameters()
+        self.ema_params = list(self.ema_params)
+        self.critic_params = self.critic.trainable_params()
+        self.critic_target_params = list(self.critic_target.get_parameters())
+        self.step = Parameter(Tensor(0, ms.int32), name="dql_step", requires_grad=False)
+
+    # ---- critic
+    def _q_min_sum(self, state, action):
+        return ops.sum(self.critic.q_min(state, action)) / self.qg_normal_q
+
+    def _critic_loss(self, s, a, y, s_ood, a_ood, w_ood):
+        q1, q2 = self.critic(s, a)
+        loss = ops.mean(ops.square(q1 - y)) + ops.mean(ops.square(q2 - y))
+        penalty = ops.zeros((), ms.float32)
+        if self.algo == "eg_ood":
+            penalty = self.ood_penalty(s_ood, a_ood, w_ood)
+            loss = loss + penalty
+        return loss, penalty
+
+    def ood_penalty(self, s_ood, a_ood, w_ood):
+        """ood_weight * mean(w * (Q1 + Q2)/2 (s', a')), w = stop(clamp(-logp_bc(a'|s') - thr, 0, max)).
+
+        The reference multiplied a *detached* target-Q by a detached weight (a constant, zero
+        gradient). Here the weight is the constant and Q is the current critic, so the term
+        pushes Q down at next actions the BC model finds unlikely.
+        """
+        q1, q2 = self.critic(s_ood, a_ood)
+        return self.ood_weight * ops.mean(w_ood * 0.5 * (q1 + q2))
+
+    def ood_weights(self, s_ood, a_ood):
+        """w = clamp(-logp - threshold, 0, max), logp = -sum_dims (eps_bc(a'_t, t, s') - eps)^2."""
+        t = self.bc_actor.random_t(a_ood.shape[0])
+        noise = ops.standard_normal(a_ood.shape)
+        eps_hat = self.bc_actor.model(self.bc_actor.q_sample(a_ood, t, noise), t, s_ood)
+        neg_logp = ops.sum(ops.square(eps_hat - noise), -1)
+        return ops.stop_gradient(ops.clamp(neg_logp - self.ood_threshold, 0.0, self.ood_max_weight))
+
+    def critic_target_value(self, next_s, r, not_done):
+        """y, plus (s', a') pairs the eg_ood penalty is evaluated on."""
+        if not self.bootstrap:
+            return r, next_s, ops.zeros((next_s.shape[0], self.pn.act_dim), ms.float32)
+        if self.max_q_backup:
+            b = next_s.shape[0]
+            s_rpt = ops.repeat_interleave(next_s, self.n_backup, 0)
+            a_rpt = ops.stop_gradient(self.ema_actor.sample(s_rpt))
+            tq1, tq2 = self.critic_target(s_rpt, a_rpt)
+            tq = ops.minimum(tq1.reshape(b, self.n_backup).max(1),
+                             tq2.reshape(b, self.n_backup).max(1))
+            s_next, a_next = s_rpt, a_rpt
+        else:
+            a_next = ops.stop_gradient(self.ema_actor.sample(next_s))
+            tq = self.critic_target.q_min(next_s, a_next)
+            s_next = next_s
+        y = ops.stop_gradient(r + not_done * self.discount * tq)
+        return y, s_next, a_next
+
+    # ---- actor
+    def _actor_loss(self, s, a, t, noise, x_T, chain_noise, coin, target, w):
+        zero = ops.zeros((), ms.float32)
+        if self.algo == "bc":
+            loss = self.actor.loss_with(a, s, t, noise)
+            return loss, loss, zero
+        if self.algo == "ql":
+            bc = self.actor.loss_with(a, s, t, noise)
+            new_a = self.actor.p_sample_loop(s, x_T, chain_noise)
+            q1, q2 = self.critic(s, new_a)
+            ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q2)))
+            ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q1)))
+            q_loss = ops.select(coin, ql1, ql2)
+            return bc + self.eta * q_loss, bc, q_loss
+        if self.algo == "edp":
+            x_t = self.actor.q_sample(a, t, noise)
+            eps_hat = self.actor.model(x_t, t, s)
+            bc = ops.mean(ops.square(eps_hat - noise))
+            a0 = self.actor.predict_start_from_noise(x_t, t, eps_hat)
+            if self.edp_clip_x0:
+                a0 = ops.clamp(a0, -self.max_action, self.max_action)
+            q1, q2 = self.critic(s, a0)
+            if self.edp_normalize_q:
+                ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q1)))
+                ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q2)))
+                q_loss = ops.select(coin, ql1, ql2)
+            else:
+                q_loss = -ops.mean(ops.minimum(q1, q2))
+            return bc + self.eta * q_loss, bc, q_loss
+        # qg / eg_ood: weighted regression to the Q-shifted noise target
+        x_t = self.actor.q_sample(a, t, noise)
+        eps_hat = self.actor.model(x_t, t, s)
+        loss = ops.mean(w * ops.square(eps_hat - target))
+        bc = ops.mean(ops.square(ops.stop_gradient(eps_hat) - noise))
+        return loss, bc, zero
+
+    def qg_target(self, s, a, t, noise):
+        """Shifted noise target and per-sample weight of Q-guided score matching (all detached)."""
+        x_t = self.actor.q_sample(a, t, noise)
+        eps_hat = ops.stop_gradient(self.actor.model(x_t, t, s))
+        x0_hat = ops.stop_gradient(self.actor.predict_start_from_noise(x_t, t, eps_hat))
+        g = ops.stop_gradient(self.q_input_grad(s, x0_hat))
+        ratio = self.actor.extract(self.actor.sqrt_1mab, t) / self.actor.extract(self.actor.sqrt_ab, t)
+        guidance = ops.clamp(ratio * g, -1.0, 1.0)
+        gnorm = ops.sqrt(ops.sum(ops.square(g), -1, keepdim=True))
+        w = 1.0 / ops.clamp(gnorm, self.qg_wmin, self.qg_wmax)
+        return noise - self.eta * guidance, w
+
+    # ---- targets
+    def update_ema(self):
+        step = self.step.value()
+        do = ops.logical_and(step % self.update_ema_every == 0, step >= self.step_start_ema)
+        d = ops.select(do, ops.ones((), ms.float32) * self.ema_decay, ops.ones((), ms.float32))
+        for p, e in zip(self.actor_params, self.ema_params):
+            ops.assign(e, d * e + (1.0 - d) * p)
+        return d
+
+    def update_critic_target(self):
+        for p, q in zip(self.critic_params, self.critic_target_params):
+            ops.assign(q, self.tau * p + (1.0 - self.tau) * q)
+        return self.tau
+
+    def construct(self, s, a, r, next_s, not_done):
+        batch = s.shape[0]
+        zero = ops.zeros((), ms.float32)
+        critic_loss, target_q, penalty = zero, zero, zero
+        if self.train_critic:
+            y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
+            if self.algo == "eg_ood":
+                w_ood = self.ood_weights(s_next, a_next)
+            else:
+                w_ood = ops.zeros((s_next.shape[0],), ms.float32)
+            (critic_loss, penalty), cgrads = self.critic_grad(s, a, y, s_next, a_next, w_ood)
+            self.critic_opt(_clip(cgrads, self.gn))
+            target_q = ops.mean(y)
+        if self.algo == "eg_ood":
+            bt = self.bc_actor.random_t(batch)
+            bnoise = ops.standard_normal(a.shape)
+            _, bgrads = self.bc_grad(a, s, bt, bnoise)
+            self.bc_opt(bgrads)
+        t = self.actor.random_t(batch)
+        noise = ops.standard_normal(a.shape)
+        coin = ops.standard_normal(()) > 0
+        if self.algo == "ql":
+            x_T = ops.standard_normal(a.shape)
+            chain_noise = ops.standard_normal((self.actor.n_timesteps,) + a.shape)
+        else:
+            x_T = noise
+            chain_noise = ops.zeros((1,) + a.shape, ms.float32)
+        if self.algo in ("qg", "eg_ood"):
+            target, w = self.qg_target(s, a, t, noise)
+        else:
+            target, w = noise, ops.ones((batch, 1), ms.float32)
+        (actor_loss, bc_loss, q_loss), agrads = self.actor_grad(s, a, t, noise, x_T, chain_noise,
+                                                               coin, target, w)
+        self.actor_opt(_clip(agrads, self.actor_gn))
+        if self.algo != "bc":
+            self.update_ema()
+            self.update_critic_target()
+        ops.assign_add(self.step, ops.ones((), ms.int32))
+        return critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty
+
+
+class DiffusionQLTrainLoop(nn.Cell):
+    """``n`` updates in one compiled call: an in-graph while loop over host-drawn index rows.
+
+    The transition arrays live on the device as non-trainable Parameters of ``capacity`` rows
+    (room for online fine-tuning data; ``write`` appends rows in-graph). ``construct(idx)``
+    with idx (n, batch) int32 returns the mean of each metric over the n steps.
+    """
+
+    def __init__(self, update, arrays, capacity=None):
+        super().__init__()
+        self.update = update
+        n = len(arrays["observations"])
+        capacity = int(capacity or n)
+        if capacity < n:
+            raise ValueError(f"buffer capacity {capacity} is smaller than the dataset ({n} rows)")
+
+        def param(name, value, width):
+            full = np.zeros((capacity, width), np.float32)
+            full[:n] = np.asarray(value, np.float32).reshape(n, width)
+            return Parameter(Tensor(full), name=f"buffer_{name}", requires_grad=False)
+
+        obs_dim = np.asarray(arrays["observations"]).reshape(n, -1).shape[1]
+        act_dim = np.asarray(arrays["actions"]).reshape(n, -1).shape[1]
+        self.obs = param("obs", arrays["observations"], obs_dim)
+        self.act = param("act", arrays["actions"], act_dim)
+        self.rew = param("rew", arrays["rewards"], 1)
+        self.next_obs = param("next_obs", arrays["next_observations"], obs_dim)
+        self.not_done = param("not_done", 1.0 - np.asarray(arrays["terminals"], np.float32), 1)
+        self.capacity = capacity
+        self.size = n
+        self.n_metrics = len(DiffusionQLUpdate.METRICS)
+
+    def construct(self, idx):
+        n = idx.shape[0]
+        i = ops.zeros((), ms.int32)
+        totals = ops.zeros((self.n_metrics,), ms.float32)
+        while i < n:
+            b = idx[i]
+            s = ops.gather(self.obs, b, 0)
+            a = ops.gather(self.act, b, 0)
+            r = ops.gather(self.rew, b, 0).squeeze(-1)
+            s2 = ops.gather(self.next_obs, b, 0)
+            nd = ops.gather(self.not_done, b, 0).squeeze(-1)
+            m = self.update(s, a, r, s2, nd)
+            totals = totals + ops.stack(m)
+            i = i + 1
+        return totals / n
+
+
+class BufferWriter(nn.Cell):
+    """Writes rows into a DiffusionQLTrainLoop's device buffer (online fine-tuning)."""
+
+    def __init__(self, loop):
+        super().__init__()
+        self.loop = loop
+
+    def construct(self, rows, obs, act, rew, next_obs, not_done):
+        ops.scatter_update(self.loop.obs, rows, obs)
+        ops.scatter_update(self.loop.act, rows, act)
+        ops.scatter_update(self.loop.rew, rows, rew)
+        ops.scatter_update(self.loop.next_obs, rows, next_obs)
+        ops.scatter_update(self.loop.not_done, rows, not_done)
+        return rows
+
+
+# ----------------------------------------------------------------------------- acting
+class DiffusionActionSelector(nn.Cell):
+    """Batched action selection (GRAPH_MODE).
+
+    ``num_samples`` actions per state from ``actor``; ``selection``:
+    ``softmax`` (DQL/EDP: draw one with p = softmax(min Q_target), temperature 1, by the
+    Gumbel-max trick), ``argmax`` (IDQL-style greedy), ``first`` (no critic: one sample).
+    """
+
+    SELECTIONS = ("softmax", "argmax", "first")
+
+    def __init__(self, actor, critic=None, num_samples=50, selection="softmax"):
+        super().__init__()
+        if selection not in self.SELECTIONS:
+            raise ValueError(f"selection '{selection}' is not one of {self.SELECTIONS}")
+        if critic is None:
+            selection, num_samples = "first", 1
+        self.actor = actor
+        self.critic = critic
+        self.n = int(num_samples)
+        self.selection = selection
+
+    def construct(self, state):
+        b = state.shape[0]
+        if self.selection == "first" or self.n == 1:
+            return self.actor.sample(state)
+        s_rpt = ops.repeat_interleave(state, self.n, 0)
+        acts = self.actor.sample(s_rpt)
+        q = self.critic.q_min(s_rpt, acts).reshape(b, self.n)
+        if self.selection == "softmax":
+            u = ops.clamp(ops.rand((b, self.n)), 1e-10, 1.0 - 1e-7)
+            q = q - ops.log(-ops.log(u))
+        k = ops.argmax(q, 1).astype(ms.int32)
+        rows = ops.arange(b, dtype=ms.int32) * self.n + k
+        return ops.gather(acts, rows, 0)
+
+
+class QValue(nn.Cell):
+    """min(Q1, Q2)(s, a) of a DoubleCritic as one compiled call (plots, tests)."""
+
+    def __init__(self, critic):
+        super().__init__()
+        self.critic = critic
+
+    def construct(self, state, action):
+        return self.critic.q_min(state, action)
+
+
+class ActorSampler(nn.Cell):
+    """Raw samples of a Diffusion actor, one per state (compiled)."""
+
+    def __init__(self, actor):
+        super().__init__()
+        self.actor = actor
+
+    def construct(self, state):
+        return self.actor.sample(state)

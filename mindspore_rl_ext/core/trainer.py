@@ -1,0 +1,158 @@
+"""Trainer base class: the episode loop, checkpoints with true resume, signals.
+
+A subclass supplies ``train_one_episode``, ``evaluate``, ``trainable_variables``
+(network name -> cell, saved one folder each) and ``resume_cell`` (everything else a
+resume needs: targets, optimiser states); ``host_state`` / ``load_host_state`` cover
+what lives outside MindSpore (RNG state, counters, normalisation stats).
+"""
+import signal
+
+from tqdm import tqdm
+
+from mindspore_rl_ext.core import checkpoint as ckpt
+from mindspore_rl_ext.core.callbacks import CallbackParam
+from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint was saved. ``signum`` tells which."""
+
+    def __init__(self, signum, episode):
+        super().__init__(f"stopped by {signal.Signals(signum).name} after episode {episode}")
+        self.signum = signum
+
+
+class Trainer:
+    """Runs training episodes and evaluation for one algorithm's components."""
+
+    def __init__(self, msrl, params, log):
+        self.msrl = msrl
+        self.params = params
+        self.log = log
+        self.ckpt_root = params["ckpt_path"]
+        self.max_ckpt_num = params["max_ckpt_num"]
+        self.episode = 0  # completed training episodes
+
+    # --- supplied by the algorithm -------------------------------------------------
+    def train_one_episode(self):
+        raise NotImplementedError
+
+    def evaluate(self):
+        """Return (mean return, normalised score or None)."""
+        raise NotImplementedError
+
+    def trainable_variables(self):
+        raise NotImplementedError
+
+    def resume_cell(self):
+        raise NotImplementedError
+
+    def host_state(self):
+        return {}
+
+    def load_host_state(self, state):
+        pass
+
+    def fingerprint(self):
+        """What a resumed run must share with the run that wrote the checkpoint."""
+        return {}
+
+    # --- checkpoints ---------------------------------------------------------------
+    def _network_names(self):
+        return list(self.trainable_variables())
+
+    def save_checkpoint(self, episode):
+        for name, cell in self.trainable_variables().items():
+            ckpt.save_params(ckpt.named_params(cell), ckpt.network_file(self.ckpt_root, name, episode),
+                             extra=self.network_extras(name))
+        state_ckpt, state_json = ckpt.state_files(self.ckpt_root, episode)
+        cell, exclude = self.resume_cell()
+        ckpt.save_params(ckpt.named_params(cell, exclude), state_ckpt)
+        ckpt.write_json(state_json, {"episode": episode, "fingerprint": self.fingerprint(),
+                                     "host_state": self.host_state()})
+        ckpt.prune(self.ckpt_root, self._network_names(), self.max_ckpt_num)
+
+    def network_extras(self, name):
+        """Extra arrays stored in a network's file (e.g. observation normaliser)."""
+        return {}
+
+    def _check_fingerprint(self, saved, path):
+        current = self.fingerprint()
+        diffs = [f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}"
+                 for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k)]
+        if diffs:
+            raise ConfigError(
+                f"cannot resume from '{path}': the config differs in what matters "
+                f"({'; '.join(diffs)}); use a fresh ckpt_path or --no-resume"
+            )
+
+    def restore(self):
+        """Load the newest complete checkpoint under ckpt_path; fall back past corrupt
+        ones. Returns the episode resumed from (0 if none)."""
+        steps = ckpt.complete_steps(self.ckpt_root, self._network_names())
+        for step in reversed(steps):
+            state_ckpt, state_json = ckpt.state_files(self.ckpt_root, step)
+            try:
+                state = ckpt.read_json(state_json)
+                self._check_fingerprint(state.get("fingerprint", {}), state_json)
+                for name, cell in self.trainable_variables().items():
+                    path = ckpt.network_file(self.ckpt_root, name, step)
+                    ckpt.assign_params(cell, ckpt.load_params(path), path)
+                cell, exclude = self.resume_cell()
+                ckpt.assign_params(cell, ckpt.load_params(state_ckpt), state_ckpt, exclude)
+                self.load_host_state(state["host_state"])
+            except CheckpointError as e:
+                self.log.info(f"Checkpoint at episode {step} skipped: {e}")
+                continue
+            self.episode = state["episode"]
+            self.log.info(f"Resumed from checkpoint at episode {self.episode} in {self.ckpt_root}")
+            return self.episode
+        return 0
+
+    # --- the loop ------------------------------------------------------------------
+    def train(self, episodes, callbacks, resume=True):
+        """Train until ``episodes`` episodes are complete (counting resumed ones)."""
+        if resume:
+            self.restore()
+        params = CallbackParam(trainer=self, cur_episode=self.episode, losses={})
+        stop = {}
+
+        def on_signal(signum, _frame):
+            stop["signum"] = signum
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            callbacks.begin(params)
+            with tqdm(total=episodes, initial=self.episode, desc="train", unit="episode",
+                      leave=False, dynamic_ncols=True, disable=None) as bar:
+                while self.episode < episodes:
+                    callbacks.episode_begin(params)
+                    params.losses = self.train_one_episode()
+                    self.episode += 1
+                    params.cur_episode = self.episode
+                    callbacks.episode_end(params)
+                    bar.update(1)
+                    if stop:
+                        self.save_checkpoint(self.episode)
+                        self.log.info(f"Received {signal.Signals(stop['signum']).name}: "
+                                      f"checkpoint saved at episode {self.episode}")
+                        raise TrainingInterrupted(stop["signum"], self.episode)
+            callbacks.end(params)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return params
+
+    def load_and_eval(self, ckpt_path):
+        """Load the networks of ``ckpt_path`` (folder or a network file) and evaluate."""
+        root, step = ckpt.resolve_eval_checkpoint(ckpt_path, self._network_names())
+        for name, cell in self.trainable_variables().items():
+            path = ckpt.network_file(root, name, step)
+            values = ckpt.load_params(path)
+            ckpt.assign_params(cell, values, path)
+            self.load_network_extras(name, values)
+            self.log.info(f"Load file {path}")
+        return self.evaluate()
+
+    def load_network_extras(self, name, values):
+        pass

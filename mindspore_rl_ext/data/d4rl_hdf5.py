@@ -1,0 +1,173 @@
+"""D4RL-format HDF5 files: one flat array per key, as ``d4rl`` datasets ship.
+
+Keys read: ``observations`` (N, obs) float, ``actions`` (N, act) float, ``rewards`` (N,)
+float, ``terminals`` (N,) and ``timeouts`` (N,) as bool or 0/1 numbers, optional
+``next_observations`` (N, obs) float. Optional file attributes (written by
+:func:`save_d4rl_hdf5`): ``env_id``, ``ref_min_score``, ``ref_max_score``,
+``metadata_json``. Other keys (``infos/*``, ``metadata/*``) are ignored.
+
+Semantics (those of ``d4rl.qlearning_dataset``, made explicit):
+
+* ``next_observations`` present: every row is a transition. An episode ends at each row
+  with ``terminals`` or ``timeouts`` set, and at the last row.
+* ``next_observations`` absent (original D4RL files): the next observation of row i is
+  ``observations[i+1]``. A row with ``timeouts`` set is dropped, because row i+1 is
+  already the next episode's reset; the last row is dropped too (no successor). An
+  episode ends after a ``terminals`` row (its next observation is then the reset state,
+  as in D4RL; harmless, since terminals are not bootstrapped) or before a dropped row;
+  in the latter case the kept row gets ``timeouts = 1``. Episode returns therefore miss
+  the reward of each dropped row, as in D4RL.
+
+Reference scores: the file's attributes, else the D4RL constants of the env family
+found in ``env_id`` or the file name (``hopper_medium-v2.hdf5`` -> hopper), else None.
+"""
+import json
+import os
+import tempfile
+
+import h5py
+import numpy as np
+
+from mindspore_rl_ext.core.errors import DatasetError
+from mindspore_rl_ext.data import scores
+from mindspore_rl_ext.data.transitions import TransitionDataset
+
+FLOAT_KEYS = {"observations": 2, "actions": 2, "rewards": 1, "next_observations": 2}
+FLAG_KEYS = ("terminals", "timeouts")
+REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
+_CHUNK_ROWS = 1 << 16
+
+
+def load_d4rl_hdf5(path, env_id=None):
+    """Read a D4RL-format HDF5 file into a validated TransitionDataset (semantics above)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DatasetError(f"D4RL HDF5 file '{path}' does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            arrays = _read_arrays(f, path)
+            attrs = dict(f.attrs)
+    except OSError as err:
+        raise DatasetError(f"'{path}' is not a readable HDF5 file (truncated, corrupt or not "
+                           f"HDF5): {err}") from err
+    has_next = "next_observations" in arrays
+    arrays = _transitions(arrays)
+    env_id = env_id or _text(attrs.get("env_id"))
+    ref_min, ref_max = _ref_scores(attrs, env_id, path)
+    metadata = json.loads(_text(attrs["metadata_json"])) if "metadata_json" in attrs else {}
+    metadata["d4rl_next_observations"] = "stored" if has_next else "observations[i+1]"
+    return TransitionDataset(**arrays, env_id=env_id, ref_min_score=ref_min,
+                             ref_max_score=ref_max, source=path, metadata=metadata).validate()
+
+
+def save_d4rl_hdf5(dataset, path):
+    """Write dataset (with next_observations, so it reads back unchanged) atomically:
+    a temporary file in the same folder, then os.replace."""
+    dataset.validate()
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DatasetError(f"cannot write '{path}': folder '{folder}' does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for key in FLOAT_KEYS:
+                f.create_dataset(key, data=getattr(dataset, key))
+            for key in FLAG_KEYS:
+                f.create_dataset(key, data=getattr(dataset, key).astype(bool))
+            if dataset.env_id is not None:
+                f.attrs["env_id"] = dataset.env_id
+            if dataset.ref_min_score is not None and dataset.ref_max_score is not None:
+                f.attrs["ref_min_score"] = dataset.ref_min_score
+                f.attrs["ref_max_score"] = dataset.ref_max_score
+            f.attrs["metadata_json"] = json.dumps(dataset.metadata, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _read_arrays(f, path):
+    """Check keys, ranks, dtypes and lengths, then read float keys as float32 and flags."""
+    for key in REQUIRED_KEYS:
+        if not isinstance(f.get(key), h5py.Dataset):
+            raise DatasetError(f"'{path}' has no dataset '{key}': a D4RL file needs "
+                               f"{', '.join(REQUIRED_KEYS)} (and optionally next_observations)")
+    n = f["observations"].shape[0] if f["observations"].ndim else 0
+    if n == 0:
+        raise DatasetError(f"'{path}': 'observations' has shape {f['observations'].shape}, "
+                           f"expected (N, obs_dim) with N > 0")
+    arrays = {}
+    for key in (*REQUIRED_KEYS, "next_observations"):
+        if key not in f:
+            continue
+        dset = f[key]
+        ndim = FLOAT_KEYS.get(key, 1)
+        if dset.ndim != ndim or dset.shape[0] != n:
+            raise DatasetError(f"'{path}': '{key}' has shape {dset.shape}, expected "
+                               f"{'(N, dim)' if ndim == 2 else '(N,)'} with N={n} (the "
+                               f"length of 'observations')")
+        if key in FLAG_KEYS:
+            if not (dset.dtype == bool or np.issubdtype(dset.dtype, np.number)):
+                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected bool or 0/1 numbers")
+            flags = dset[()]
+            if not ((flags == 0) | (flags == 1)).all():
+                raise DatasetError(f"'{path}': '{key}' holds values other than 0 and 1")
+            arrays[key] = flags.astype(np.float32)
+        else:
+            if not np.issubdtype(dset.dtype, np.floating):
+                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected a float dtype")
+            arrays[key] = dset.astype(np.float32)[()]
+    if "next_observations" in arrays and arrays["next_observations"].shape != arrays["observations"].shape:
+        raise DatasetError(f"'{path}': 'next_observations' has shape "
+                           f"{arrays['next_observations'].shape}, expected "
+                           f"{arrays['observations'].shape} like 'observations'")
+    return arrays
+
+
+def _transitions(arrays):
+    """Apply the qlearning semantics; returns TransitionDataset's array fields."""
+    terminals, timeouts = arrays["terminals"], arrays["timeouts"]
+    if "next_observations" in arrays:
+        ends = np.maximum(terminals, timeouts)
+        ends[-1] = 1
+        arrays["timeouts"] = ends * (1 - terminals)
+    else:
+        keep = timeouts == 0
+        keep[-1] = False
+        idx = np.flatnonzero(keep)
+        if idx.size == 0:
+            raise DatasetError("no transition left: every row is a timeout or the last row")
+        arrays["next_observations"] = arrays["observations"][idx + 1]
+        for key in ("observations", "actions", "rewards", "terminals"):
+            arrays[key] = _compact_rows(arrays[key], idx)
+        cut = ~keep[idx + 1]
+        arrays["timeouts"] = (cut & (arrays["terminals"] == 0)).astype(np.float32)
+    ends = np.flatnonzero(np.maximum(arrays["terminals"], arrays["timeouts"])) + 1
+    arrays["episode_ends"] = ends.astype(np.int64)
+    return arrays
+
+
+def _compact_rows(arr, idx):
+    """arr[idx] for increasing idx, in place (chunked, so no full-size copy); a view."""
+    for start in range(0, idx.size, _CHUNK_ROWS):
+        stop = start + _CHUNK_ROWS
+        arr[start:stop] = arr[idx[start:stop]]
+    return arr[:idx.size]
+
+
+def _ref_scores(attrs, env_id, path):
+    if "ref_min_score" in attrs and "ref_max_score" in attrs:
+        return float(attrs["ref_min_score"]), float(attrs["ref_max_score"])
+    for name in (env_id, os.path.basename(path)):
+        if name is not None:
+            try:
+                return scores.D4RL_REF_SCORES[scores.env_family(name)]
+            except DatasetError:
+                continue
+    return None, None
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,68 @@
+"""The embedded default dataset, and :func:`load_dataset`, the one entry point for specs.
+
+The default dataset is ``msrl_ext/hopper/medium-v0`` (1M steps, seed 0), generated on
+first use into the cache root (``$MSRL_EXT_DATA_ROOT``, default
+``~/.cache/mindspore_rl_ext/datasets``) and read from there afterwards. Until
+``behaviour_policies/hopper_medium.npz`` ships it falls back to ``msrl_ext/hopper/random-v0``
+with a warning. Another step count gets its own id, ``.../<level>-s<steps>-v0``.
+"""
+import logging
+import os
+import pathlib
+
+from mindspore_rl_ext.core.errors import DatasetError
+from mindspore_rl_ext.data import behaviour
+from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
+from mindspore_rl_ext.data.minari_io import load_minari
+
+DEFAULT_ENV, DEFAULT_LEVEL, DEFAULT_STEPS, DEFAULT_SEED = "hopper", "medium", 1_000_000, 0
+HDF5_SUFFIXES = (".hdf5", ".h5")
+logger = logging.getLogger(__name__)
+
+
+def cache_root():
+    """$MSRL_EXT_DATA_ROOT, else ~/.cache/mindspore_rl_ext/datasets."""
+    return pathlib.Path(os.environ.get("MSRL_EXT_DATA_ROOT")
+                        or pathlib.Path.home() / ".cache" / "mindspore_rl_ext" / "datasets")
+
+
+def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
+    """The default dataset as a TransitionDataset, generated into the cache on first use."""
+    # imported here: the package __init__ must not import the CLI module `generate`
+    # (python -m mindspore_rl_ext.data.generate would then warn about a double import)
+    from mindspore_rl_ext.data import generate
+
+    root = pathlib.Path(dataset_root) if dataset_root is not None else cache_root()
+    level = DEFAULT_LEVEL
+    if not behaviour.policy_path(DEFAULT_ENV, level).is_file():
+        logger.warning("behaviour policy %s is not shipped yet: the default dataset falls back "
+                       "to level 'random'", behaviour.policy_path(DEFAULT_ENV, level))
+        level = "random"
+    name = level if steps == DEFAULT_STEPS else f"{level}-s{steps}"
+    dataset_id = generate.dataset_id_for(DEFAULT_ENV, name)
+    if not (root / dataset_id / "data").is_dir():
+        logger.info("generating %s (%d steps) into %s", dataset_id, steps, root)
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            generate.generate_dataset(DEFAULT_ENV, level, steps, DEFAULT_SEED, dataset_root=root,
+                                      dataset_id=dataset_id)
+        except DatasetError:
+            if not (root / dataset_id / "data").is_dir():  # else another process made it
+                raise
+    return load_minari(dataset_id, root)
+
+
+def load_dataset(spec, dataset_root=None, env_id=None):
+    """spec: "default", a path to a D4RL-format .hdf5/.h5 file, or a Minari dataset id
+    (looked up in dataset_root). env_id: the gymnasium id an HDF5 file was recorded on;
+    for a Minari dataset it must match the recorded one."""
+    spec = os.fspath(spec)
+    if spec == "default":
+        return default_dataset(dataset_root=dataset_root)
+    if spec.lower().endswith(HDF5_SUFFIXES):
+        return load_d4rl_hdf5(spec, env_id)
+    dataset = load_minari(spec, dataset_root)
+    if env_id is not None and dataset.env_id not in (None, env_id):
+        raise DatasetError(f"dataset '{spec}' was recorded on {dataset.env_id}, not on the "
+                           f"requested env_id {env_id}")
+    return dataset

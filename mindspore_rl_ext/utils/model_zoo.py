@@ -1,0 +1,243 @@
+"""The local model zoo of pretrained IQL value functions and inverse dynamics models.
+
+Layout (one folder per model; ``<name>`` is a dataset id such as
+``msrl_ext/hopper/medium-v0`` and may contain slashes)::
+
+    <zoo>/iql/<name>/params.json       config, observation normaliser, training record
+    <zoo>/iql/<name>/model.ckpt        weights (MindSpore checkpoint, CRC-checked)
+    <zoo>/invdyn/<name>/params.json
+    <zoo>/invdyn/<name>/model.ckpt
+
+Where ``from_pretrained`` looks, in order:
+
+1. the ``zoo_dir`` argument, when given (then *only* there);
+2. ``$MSRL_EXT_ZOO``, else ``~/.mindspore_rl_ext/zoo`` (the user zoo, where
+   ``python -m mindspore_rl_ext.utils.pretrain_zoo`` writes);
+3. the zoo shipped inside the package (``mindspore_rl_ext/zoo``), so the default
+   dataset's models work on a fresh machine without training.
+
+``params.json`` keeps CleanDiffuser's keys (``normalizers.state.{mean,std}``, ``config``)
+and adds ``kind``, ``model_class``, ``name``, ``weights`` (file name) with its SHA-256,
+``training`` and ``metrics``. Unlike CleanDiffuser, which takes the first ``*.ckpt`` in
+``os.listdir`` order and returns ``(None, None)`` when nothing is there, the weights file
+is named in ``params.json`` and checked against its hash, and a missing model raises
+:class:`ModelNotFoundError` listing what the zoo holds and the command that trains one.
+"""
+import hashlib
+import json
+import os
+import pathlib
+
+import numpy as np
+
+from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
+
+ZOO_ENV_VAR = "MSRL_EXT_ZOO"
+DEFAULT_USER_ZOO = pathlib.Path("~") / ".mindspore_rl_ext" / "zoo"
+SHIPPED_ZOO = pathlib.Path(__file__).resolve().parent.parent / "zoo"
+KINDS = ("iql", "invdyn")
+DEFAULT_DATASET_ID = "msrl_ext/hopper/medium-v0"
+PARAMS_FILE = "params.json"
+WEIGHTS_FILE = "model.ckpt"
+FORMAT_VERSION = 1
+
+
+class ModelNotFoundError(CheckpointError):
+    """No pretrained model of that kind and name in any zoo folder searched."""
+
+
+def user_zoo_dir(zoo_dir=None):
+    """The zoo folder written by training: ``zoo_dir``, else $MSRL_EXT_ZOO, else ~/.mindspore_rl_ext/zoo."""
+    if zoo_dir is not None:
+        return pathlib.Path(zoo_dir).expanduser()
+    env = os.environ.get(ZOO_ENV_VAR)
+    return pathlib.Path(env).expanduser() if env else DEFAULT_USER_ZOO.expanduser()
+
+
+def search_dirs(zoo_dir=None):
+    """Zoo folders searched by from_pretrained, in order (see the module docstring)."""
+    if zoo_dir is not None:
+        return [user_zoo_dir(zoo_dir)]
+    dirs = [user_zoo_dir()]
+    if SHIPPED_ZOO.resolve() != dirs[0].resolve():
+        dirs.append(SHIPPED_ZOO)
+    return dirs
+
+
+def _check_kind(kind):
+    if kind not in KINDS:
+        raise ConfigError(f"model kind '{kind}' is not one of {', '.join(KINDS)}")
+
+
+def canonical_name(name):
+    """"default" -> the default dataset id; reject empty, absolute or '..' names."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"pretrained model name must be a non-empty string, got {name!r}")
+    name = name.strip().strip("/")
+    if name == "default":
+        return DEFAULT_DATASET_ID
+    parts = name.split("/")
+    if os.path.isabs(name) or any(p in ("", ".", "..") for p in parts) or "\\" in name:
+        raise ConfigError(f"pretrained model name '{name}' must be a relative id such as "
+                          f"'{DEFAULT_DATASET_ID}' (no '..', no empty parts)")
+    return name
+
+
+def model_dir(kind, name, zoo_dir):
+    """Folder of model ``name`` of ``kind`` inside one zoo folder (it may not exist)."""
+    _check_kind(kind)
+    return pathlib.Path(zoo_dir) / kind / canonical_name(name)
+
+
+def _models_in(root, kind):
+    base = pathlib.Path(root) / kind
+    if not base.is_dir():
+        return []
+    names = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if PARAMS_FILE in filenames:
+            names.append(pathlib.Path(dirpath).relative_to(base).as_posix())
+    return sorted(names)
+
+
+def list_models(kind=None, zoo_dir=None):
+    """{kind: {name: folder}} over the searched zoo folders (the first folder wins a name)."""
+    kinds = KINDS if kind is None else (kind,)
+    out = {}
+    for k in kinds:
+        _check_kind(k)
+        found = {}
+        for root in search_dirs(zoo_dir):
+            for name in _models_in(root, k):
+                found.setdefault(name, pathlib.Path(root) / k / name)
+        out[k] = found
+    return out
+
+
+def train_command(kind, name):
+    """The shell command that trains model ``name`` of ``kind`` into the user zoo."""
+    models = {"iql": "iql", "invdyn": "invdyn"}[kind]
+    dataset = "default" if name == DEFAULT_DATASET_ID else name
+    return f"bash scripts/pretrain_zoo.sh --datasets {dataset} --models {models}"
+
+
+def find_model(kind, name, zoo_dir=None):
+    """Folder holding model ``name`` of ``kind``; ModelNotFoundError lists the zoo."""
+    _check_kind(kind)
+    name = canonical_name(name)
+    dirs = search_dirs(zoo_dir)
+    for root in dirs:
+        folder = model_dir(kind, name, root)
+        if (folder / PARAMS_FILE).is_file():
+            return folder
+    held = []
+    for root in dirs:
+        names = _models_in(root, kind)
+        held.append(f"  {root / kind}: {', '.join(names) if names else '(nothing)'}")
+    raise ModelNotFoundError(
+        f"no pretrained '{kind}' model named '{name}' in the model zoo. Searched:\n"
+        + "\n".join(held)
+        + f"\nTrain one with:  {train_command(kind, name)}"
+        + f"\n(or pass zoo_dir=..., or set ${ZOO_ENV_VAR} to a zoo folder that holds it)")
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _atomic_write_text(path, text):
+    tmp = pathlib.Path(path).with_name(f".{pathlib.Path(path).name}.tmp{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_params(folder, kind=None):
+    """Read and check ``<folder>/params.json``; CheckpointError names the file and key."""
+    path = pathlib.Path(folder) / PARAMS_FILE
+    try:
+        with open(path) as f:
+            params = json.load(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"'{path}' does not exist") from None
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"'{path}' is not valid JSON ({e})") from None
+    for key in ("config", "normalizers"):
+        if not isinstance(params.get(key), dict):
+            raise CheckpointError(f"'{path}' has no '{key}' object")
+    state = params["normalizers"].get("state")
+    if not isinstance(state, dict) or "mean" not in state or "std" not in state:
+        raise CheckpointError(f"'{path}' has no normalizers.state.mean/std")
+    if kind is not None and params.get("kind", kind) != kind:
+        raise CheckpointError(f"'{path}' holds a '{params.get('kind')}' model, not '{kind}'")
+    return params
+
+
+def weights_path(folder, params):
+    """The weights file of a zoo model, checked against the SHA-256 in params.json."""
+    folder = pathlib.Path(folder)
+    path = folder / params.get("weights", WEIGHTS_FILE)
+    if not path.is_file():
+        raise CheckpointError(f"zoo model '{folder}' has params.json but no weights file "
+                              f"'{path.name}'")
+    expected = params.get("weights_sha256")
+    if expected and file_sha256(path) != expected:
+        raise CheckpointError(
+            f"weights file '{path}' does not match the SHA-256 recorded in its params.json "
+            f"(a partial copy, or weights from another run); re-train or re-copy the model")
+    return path
+
+
+def write_model(folder, named_params, params):
+    """Write weights then params.json (last, so a model counts only once complete)."""
+    from mindspore_rl_ext.core.checkpoint import save_params
+
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS_FILE
+    save_params(named_params, str(weights))
+    params = dict(params, weights=WEIGHTS_FILE, weights_sha256=file_sha256(weights),
+                  format_version=FORMAT_VERSION)
+    _atomic_write_text(folder / PARAMS_FILE, json.dumps(_jsonable(params), indent=2) + "\n")
+    return folder
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def gaussian_normalizer(observations):
+    """CleanDiffuser's GaussianNormalizer stats: per-dim mean and population std (0 -> 1)."""
+    obs = np.asarray(observations, np.float64).reshape(-1, np.shape(observations)[-1])
+    mean, std = obs.mean(0), obs.std(0)
+    std[std < 1e-8] = 1.0
+    return {"mean": mean.astype(np.float32).tolist(), "std": std.astype(np.float32).tolist()}
+
+
+def normalize_obs(obs, params):
+    """(obs - mean) / std with the stats of a zoo model's params (float32 numpy)."""
+    state = params["normalizers"]["state"]
+    return ((np.asarray(obs, np.float32) - np.asarray(state["mean"], np.float32))
+            / np.asarray(state["std"], np.float32))
+
+
+def unnormalize_obs(obs, params):
+    """Inverse of :func:`normalize_obs`."""
+    state = params["normalizers"]["state"]
+    return (np.asarray(obs, np.float32) * np.asarray(state["std"], np.float32)
+            + np.asarray(state["mean"], np.float32))
