@@ -143,8 +143,9 @@ class Trainer:
                 signal.signal(s, handler)
         return params
 
-    def load_and_eval(self, ckpt_path):
-        """Load the networks of ``ckpt_path`` (folder or a network file) and evaluate."""
+    def load_networks(self, ckpt_path):
+        """Load every network of ``ckpt_path`` (a folder: its newest step; or one network's
+        file: that step). Returns the step."""
         root, step = ckpt.resolve_eval_checkpoint(ckpt_path, self._network_names())
         for name, cell in self.trainable_variables().items():
             path = ckpt.network_file(root, name, step)
@@ -152,6 +153,11 @@ class Trainer:
             ckpt.assign_params(cell, values, path)
             self.load_network_extras(name, values)
             self.log.info(f"Load file {path}")
+        return step
+
+    def load_and_eval(self, ckpt_path):
+        """Load the networks of ``ckpt_path`` and evaluate them."""
+        self.load_networks(ckpt_path)
         return self.evaluate()
 
     def load_network_extras(self, name, values):

@@ -30,6 +30,7 @@ import json
 import os
 import pathlib
 import re
+import zipfile
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class NumpyBehaviourPolicy:
         try:
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
             raise DatasetError(f"'{path}' is not a readable .npz policy file: {err}") from err
         if "metadata_json" not in arrays:
             raise DatasetError(f"'{path}' has no 'metadata_json' entry")

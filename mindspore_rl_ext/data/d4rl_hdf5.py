@@ -152,7 +152,7 @@ def _transitions(arrays):
 def _compact_rows(arr, idx):
     """arr[idx] for increasing idx, in place (chunked, so no full-size copy); a view."""
     for start in range(0, idx.size, _CHUNK_ROWS):
-        stop = start + _CHUNK_ROWS
+        stop = min(start + _CHUNK_ROWS, idx.size)
         arr[start:stop] = arr[idx[start:stop]]
     return arr[:idx.size]
 

@@ -12,6 +12,7 @@ left ``None`` come from the ``domain`` preset:
 import copy
 
 from mindspore_rl_ext.core.config import apply_yaml, require
+from mindspore_rl_ext.data.transforms import REWARD_TRANSFORMS
 
 DOMAINS = {
     "mujoco": {"expectile": 0.7, "temperature": 3.0, "dropout_rate": None, "reward_transform": "mujoco"},
@@ -78,8 +79,12 @@ def resolve_and_validate(config):
     preset = DOMAINS[config["domain"]]
     for section, key in (("learner_params", "expectile"), ("learner_params", "temperature"),
                          ("policy_params", "dropout_rate"), ("dataset_params", "reward_transform")):
-        if config[section][key] is None:
-            config[section][key] = preset[key]
+        value = config[section][key]
+        if value is None:
+            value = preset[key]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        config[section][key] = value
     lp, pp, dp, tp = (config[k] for k in ("learner_params", "policy_params",
                                           "dataset_params", "trainer_params"))
     require(isinstance(lp["expectile"], float) and 0.0 < lp["expectile"] < 1.0,
@@ -96,10 +101,13 @@ def resolve_and_validate(config):
             f"must be 'cosine' or 'constant', got {lp['actor_lr_schedule']!r}")
     require(len(pp["hidden_sizes"]) >= 1 and all(isinstance(h, int) and h > 0 for h in pp["hidden_sizes"]),
             "policy_params.hidden_sizes", f"must be a list of positive ints, got {pp['hidden_sizes']!r}")
-    require(pp["dropout_rate"] is None or 0.0 <= pp["dropout_rate"] < 1.0,
+    require(pp["dropout_rate"] is None
+            or (isinstance(pp["dropout_rate"], float) and 0.0 <= pp["dropout_rate"] < 1.0),
             "policy_params.dropout_rate", f"must be None or in [0, 1), got {pp['dropout_rate']!r}")
     require(pp["log_std_min"] < pp["log_std_max"], "policy_params.log_std_min",
             "must be below log_std_max")
+    require(dp["reward_transform"] in REWARD_TRANSFORMS, "dataset_params.reward_transform",
+            f"must be one of {REWARD_TRANSFORMS}, got {dp['reward_transform']!r}")
     require(dp["batch_size"] >= 1, "dataset_params.batch_size", f"must be >= 1, got {dp['batch_size']}")
     require(dp["action_clip"] is None or dp["action_clip"] > 0, "dataset_params.action_clip",
             "must be None or > 0")

@@ -1,0 +1,53 @@
+"""Evaluate an IQL checkpoint: ``python eval.py --ckpt_path ./ckpt --device_target CPU``.
+
+``--ckpt_path`` is a checkpoint folder (its newest complete checkpoint is used) or one
+network's file, e.g. ``./ckpt/policy/policy_20.ckpt`` (every network of episode 20).
+"""
+import argparse
+import sys
+
+from mindspore_rl_ext.core.device import DEVICE_TARGETS, init_mindspore
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Evaluate a trained IQL policy.")
+    parser.add_argument("--ckpt_path", required=True)
+    parser.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
+    parser.add_argument("--env_yaml", default=None)
+    parser.add_argument("--algo_yaml", default=None)
+    parser.add_argument("--log_file", default="iql_eval_log.txt")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    holder = {}
+
+    def run():
+        import os
+
+        from mindspore_rl_ext.core.callbacks import SEPARATOR
+        from mindspore_rl_ext.core.run_log import RunLog
+
+        if os.path.exists(args.log_file):
+            os.remove(args.log_file)
+        holder["log"] = log = RunLog(args.log_file)
+        from mindspore_rl_ext.algorithms.iql import IQLSession, IQLTrainer, load_config
+
+        config = load_config(args.env_yaml, args.algo_yaml)
+        init_mindspore(args.device_target)
+        mean_return, score = IQLSession(log, config=config).run(
+            IQLTrainer, is_train=False, ckpt_path=args.ckpt_path)
+        score_text = f", normalized score is {score:.2f}" if score is not None else ""
+        log.info(SEPARATOR)
+        log.info(f"Evaluate result is {mean_return:.3f}, checkpoint file in {args.ckpt_path}{score_text}")
+        log.info(SEPARATOR)
+        log.info("eval end")
+
+    from mindspore_rl_ext.core.cli import run_main
+
+    return run_main(run, holder)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

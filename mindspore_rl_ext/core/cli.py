@@ -1,0 +1,34 @@
+"""Shared pieces of the train/eval entry points: exit codes and error reporting."""
+import sys
+import traceback
+
+from mindspore_rl_ext.core.errors import MsRlExtError
+from mindspore_rl_ext.core.trainer import TrainingInterrupted
+
+
+def run_main(main, log_holder):
+    """Run ``main()``; turn our errors into one clear line (log file and stderr) and an
+    exit code: 0 ok, 1 error, 128+signal after SIGINT/SIGTERM (checkpoint saved)."""
+    try:
+        main()
+        return 0
+    except TrainingInterrupted as e:
+        _report(log_holder, f"Training interrupted: {e}")
+        return 128 + e.signum
+    except MsRlExtError as e:
+        _report(log_holder, f"Error: {e}")
+        return 1
+    except Exception:  # an unexpected failure: full traceback for the bug report
+        _report(log_holder, "Error: unexpected failure\n" + traceback.format_exc())
+        return 1
+    finally:
+        if log_holder.get("log"):
+            log_holder["log"].close()
+
+
+def _report(log_holder, message):
+    log = log_holder.get("log")
+    if log is not None and log.path:
+        log.echo = False
+        log.info(message)
+    print(message, file=sys.stderr)

@@ -1,0 +1,189 @@
+"""Shared plumbing of the pretrained models (Iql, inverse dynamics): input shapes,
+device-resident data, deterministic batch indices, resumable training state."""
+import json
+import pathlib
+import time
+
+import mindspore as ms
+import numpy as np
+from mindspore import Parameter, Tensor
+
+from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
+
+STATE_CKPT = "train_state.ckpt"
+STATE_JSON = "train_state.json"
+BUFFER_PREFIX = "buf_"
+STEP_KEY = "__train_step__"
+
+
+# ----------------------------------------------------------------------------- inputs
+def leading_shape(*arrays_and_dims):
+    """Broadcast leading shape of ``(array, last_dim)`` pairs; ConfigError on a bad last dim."""
+    shapes = []
+    for name, x, dim in arrays_and_dims:
+        shape = tuple(x.shape)
+        if not shape or shape[-1] != dim:
+            raise ConfigError(f"'{name}' must have shape (..., {dim}), got {shape}")
+        shapes.append(shape[:-1])
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ConfigError("leading shapes " + ", ".join(
+            f"{n}{tuple(x.shape)}" for n, x, _ in arrays_and_dims)
+            + " do not broadcast") from None
+
+
+def to_tensor(x):
+    """(Tensor float32, was_numpy) for a numpy array, list or Tensor."""
+    if isinstance(x, Tensor):
+        return (x if x.dtype == ms.float32 else x.astype(ms.float32)), False
+    return Tensor(np.asarray(x, np.float32)), True
+
+
+def flatten_inputs(specs):
+    """specs: [(name, x, dim)] -> (2-D float32 Tensors, leading shape, any numpy input)."""
+    tensors, any_numpy = [], False
+    for name, x, dim in specs:
+        t, was_numpy = to_tensor(x)
+        tensors.append((name, t, dim))
+        any_numpy = any_numpy or was_numpy
+    lead = leading_shape(*tensors)
+    n = int(np.prod(lead)) if lead else 1
+    flat = []
+    for _, t, dim in tensors:
+        if tuple(t.shape[:-1]) != lead:
+            t = t.broadcast_to(lead + (dim,))
+        flat.append(t.reshape(n, dim))
+    return flat, lead, any_numpy
+
+
+# ----------------------------------------------------------------------------- data
+def column(data, *names, dim=None, what="data"):
+    """The first of ``names`` present in dict ``data`` as float32 (N, dim) numpy array."""
+    for name in names:
+        if name in data and data[name] is not None:
+            arr = np.asarray(data[name], np.float32)
+            if dim == 1 and arr.ndim == 1:
+                arr = arr[:, None]
+            if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
+                raise DatasetError(f"{what}: '{name}' has shape {arr.shape}, expected "
+                                   f"(N, {dim if dim is not None else 'dim'})")
+            if not np.isfinite(arr).all():
+                raise DatasetError(f"{what}: '{name}' contains NaN or Inf")
+            return arr
+    raise DatasetError(f"{what}: missing key '{names[0]}'"
+                       + (f" (or {', '.join(repr(n) for n in names[1:])})" if names[1:] else "")
+                       + f"; got keys {sorted(data)}")
+
+
+def same_length(arrays, what="data"):
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise DatasetError(f"{what}: arrays have different lengths {lengths}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise DatasetError(f"{what}: no transitions")
+    return n
+
+
+def device_buffer(arr, name):
+    """A float32 array as a non-trainable Parameter (lives on the device, gathered in-graph)."""
+    return Parameter(Tensor(np.ascontiguousarray(arr, np.float32)), name=BUFFER_PREFIX + name,
+                     requires_grad=False)
+
+
+def draw_indices(seed, chunk, n, steps, batch):
+    """Batch indices of one chunk, (steps, batch) int32, uniform with replacement.
+
+    A pure function of (seed, chunk): a resumed run draws exactly the batches it would
+    have drawn without the interruption."""
+    rng = np.random.default_rng([int(seed), int(chunk)])
+    return rng.integers(0, n, size=(steps, batch), dtype=np.int64).astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- state
+def trainer_params(trainer):
+    """[(name, Parameter)] of a training cell except its data buffers."""
+    return [(n, p) for n, p in trainer.parameters_and_names()
+            if not n.split(".")[-1].startswith(BUFFER_PREFIX)]
+
+
+def save_train_state(ckpt_dir, trainer, state):
+    """Write weights + optimiser state, then the JSON counters (last: marks completeness)."""
+    from mindspore_rl_ext.core.checkpoint import save_params
+    from mindspore_rl_ext.utils.model_zoo import _atomic_write_text, _jsonable
+
+    ckpt_dir = pathlib.Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    save_params(trainer_params(trainer), str(ckpt_dir / STATE_CKPT),
+                extra={STEP_KEY: np.array(int(state["step"]), np.int64)})
+    _atomic_write_text(ckpt_dir / STATE_JSON, json.dumps(_jsonable(state), indent=1) + "\n")
+
+
+def load_train_state(ckpt_dir, trainer, fingerprint):
+    """Restore a trainer from ckpt_dir; None when there is nothing to resume.
+
+    CheckpointError when the saved run had another config or data (fingerprint)."""
+    from mindspore_rl_ext.core.checkpoint import load_params
+
+    ckpt_dir = pathlib.Path(ckpt_dir)
+    path = ckpt_dir / STATE_JSON
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except ValueError as e:
+        raise CheckpointError(f"'{path}' is not valid JSON ({e})") from None
+    if state.get("fingerprint") != fingerprint:
+        raise CheckpointError(
+            f"'{ckpt_dir}' holds a run with another configuration or dataset "
+            f"(saved {state.get('fingerprint')}, now {fingerprint}); use another checkpoint "
+            f"folder or resume=False to start over")
+    values = load_params(str(ckpt_dir / STATE_CKPT))
+    if STEP_KEY not in values or int(values[STEP_KEY]) != int(state.get("step", -1)):
+        raise CheckpointError(
+            f"'{ckpt_dir}': {STATE_CKPT} and {STATE_JSON} are from different steps (the run "
+            f"was stopped while saving); delete the folder or pass resume=False")
+    _assign_except_buffers(trainer, values, ckpt_dir)
+    return state
+
+
+def _assign_except_buffers(trainer, values, ckpt_dir):
+    path = str(pathlib.Path(ckpt_dir) / STATE_CKPT)
+    for name, param in trainer_params(trainer):
+        if name not in values:
+            raise CheckpointError(f"checkpoint file '{path}' has no parameter '{name}'")
+        if tuple(values[name].shape) != tuple(param.shape):
+            raise CheckpointError(f"checkpoint file '{path}': parameter '{name}' has shape "
+                                  f"{values[name].shape}, expected {tuple(param.shape)}")
+        param.set_data(Tensor(values[name], dtype=param.dtype))
+
+
+def fingerprint(config, n, extra=None):
+    """A short JSON-able identity of a run: model config, data size and run settings."""
+    return json.loads(json.dumps({"config": config, "n": int(n), **(extra or {})}))
+
+
+# ----------------------------------------------------------------------------- logging
+class Progress:
+    """Log lines with step rate and ETA."""
+
+    def __init__(self, log, total, start=0, prefix=""):
+        self.log, self.total, self.prefix = log, total, prefix
+        self.t0, self.s0 = time.time(), start
+
+    def __call__(self, step, **values):
+        if self.log is None:
+            return
+        dt = time.time() - self.t0
+        done = step - self.s0
+        ms_step = 1000 * dt / done if done else float("nan")
+        eta = (self.total - step) * ms_step / 1000 if done else float("nan")
+        body = ", ".join(f"{k} {v:.5g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in values.items())
+        self.log(f"{self.prefix}step {step}/{self.total}: {body}, {ms_step:.1f} ms/step, "
+                 f"eta {eta / 60:.1f} min")
+
+
+def default_log(msg):
+    print(msg, flush=True)
