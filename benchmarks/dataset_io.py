@@ -83,7 +83,8 @@ def write_without_next_observations(ds, path):
 
 
 def dir_mb(path):
-    return round(sum(p.stat().st_size for p in pathlib.Path(path).rglob("*") if p.is_file()) / MB, 1)
+    files = (p for p in pathlib.Path(path).rglob("*") if p.is_file())
+    return round(sum(p.stat().st_size for p in files) / MB, 1)
 
 
 def main():

@@ -81,7 +81,7 @@ class NumpyBehaviourPolicy:
         weights = _checked_weights(weights, path)
         metadata = _checked_metadata(metadata, path)
         with open(path, "wb") as f:
-            np.savez(f, **weights, metadata_json=np.array(json.dumps(metadata)))
+            np.savez(f, **weights, metadata_json=np.array(_metadata_json(metadata, path)))
 
     def __call__(self, obs, rng, deterministic=False):
         """Actions for obs of shape (obs_dim,) or (batch, obs_dim); rng: np.random.Generator."""
@@ -126,7 +126,8 @@ def _checked_weights(weights, path):
     missing, unknown = sorted(expected - set(weights)), sorted(set(weights) - expected)
     if missing or unknown:
         raise DatasetError(f"{where}: missing keys {missing}, unknown keys {unknown}; expected "
-                           f"trunk_w0..trunk_w{{L-1}}, trunk_b0..trunk_b{{L-1}}, {', '.join(HEAD_KEYS)}")
+                           f"trunk_w0..trunk_w{{L-1}}, trunk_b0..trunk_b{{L-1}}, "
+                           f"{', '.join(HEAD_KEYS)}")
     out = {k: np.asarray(v) for k, v in weights.items()}
     for key, arr in out.items():
         if arr.dtype != np.float32:
@@ -145,7 +146,8 @@ def _checked_weights(weights, path):
             raise DatasetError(f"{where}: '{head}_w' {w.shape} / '{head}_b' {b.shape}: expected "
                                f"({width}, act_dim) and (act_dim,) with act_dim from 'mean_b'")
     if out["action_high"].shape != act:
-        raise DatasetError(f"{where}: 'action_high' has shape {out['action_high'].shape}, expected {act}")
+        raise DatasetError(f"{where}: 'action_high' has shape {out['action_high'].shape}, "
+                           f"expected {act}")
     return out
 
 
@@ -156,4 +158,20 @@ def _checked_metadata(metadata, path):
     if missing:
         raise DatasetError(f"behaviour policy '{path}': metadata lacks {missing}; expected "
                            f"{', '.join(METADATA_KEYS)}")
+    _metadata_json(metadata, path)
     return dict(metadata)
+
+
+def _metadata_json(metadata, path):
+    """JSON text of metadata; NumPy scalars become Python numbers."""
+    try:
+        return json.dumps(metadata, default=_numpy_scalar)
+    except (TypeError, ValueError) as err:
+        raise DatasetError(f"behaviour policy '{path}': metadata is not JSON-serialisable: "
+                           f"{err}") from err
+
+
+def _numpy_scalar(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")

@@ -110,19 +110,22 @@ def _read_arrays(f, path):
                                f"length of 'observations')")
         if key in FLAG_KEYS:
             if not (dset.dtype == bool or np.issubdtype(dset.dtype, np.number)):
-                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected bool or 0/1 numbers")
+                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected bool "
+                                   f"or 0/1 numbers")
             flags = dset[()]
             if not ((flags == 0) | (flags == 1)).all():
                 raise DatasetError(f"'{path}': '{key}' holds values other than 0 and 1")
             arrays[key] = flags.astype(np.float32)
         else:
             if not np.issubdtype(dset.dtype, np.floating):
-                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected a float dtype")
+                raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected a "
+                                   f"float dtype")
             arrays[key] = dset.astype(np.float32)[()]
-    if "next_observations" in arrays and arrays["next_observations"].shape != arrays["observations"].shape:
+    obs_shape = arrays["observations"].shape
+    if "next_observations" in arrays and arrays["next_observations"].shape != obs_shape:
         raise DatasetError(f"'{path}': 'next_observations' has shape "
-                           f"{arrays['next_observations'].shape}, expected "
-                           f"{arrays['observations'].shape} like 'observations'")
+                           f"{arrays['next_observations'].shape}, expected {obs_shape} like "
+                           f"'observations'")
     return arrays
 
 

@@ -103,7 +103,7 @@ def _policies(env, level, gym_env, policy_dir):
 
 def _collect(env, policy, steps, seed, bar):
     """Yield EpisodeBuffers holding exactly `steps` steps in total."""
-    reset_rng, action_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    reset_rng, action_rng = map(np.random.default_rng, np.random.SeedSequence(seed).spawn(2))
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     obs = np.empty((MAX_EPISODE_STEPS + 1, obs_dim), np.float64)
     actions = np.empty((MAX_EPISODE_STEPS, act_dim), np.float32)

@@ -123,7 +123,8 @@ def write_minari(dataset_id, episodes, env, *, dataset_root=None, force=False,
     tmp_root = pathlib.Path(tempfile.mkdtemp(prefix=".msrl_ext_tmp_", dir=root))
     try:
         with datasets_root(tmp_root), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`(author_email|code_permalink)` is set to None")
+            warnings.filterwarnings("ignore",
+                                    message=r"`(author_email|code_permalink)` is set to None")
             ds = minari.create_dataset_from_buffers(
                 dataset_id, [], env=env, eval_env=env, algorithm_name=algorithm_name,
                 author="mindspore_rl_ext", description=description,

@@ -75,6 +75,11 @@ def test_bad_weights_are_named(tmp_path, change, match):
 
 
 def test_bad_metadata_and_missing_policy(tmp_path):
+    meta = dict(policy_metadata(), average_return=np.float32(1500.0))
+    NumpyBehaviourPolicy.save(tmp_path / "p.bin", policy_weights(), meta)
+    assert NumpyBehaviourPolicy.load(tmp_path / "p.bin").metadata["average_return"] == 1500.0
+    with pytest.raises(DatasetError, match="metadata is not JSON-serialisable"):
+        NumpyBehaviourPolicy.save(tmp_path / "p.bin", policy_weights(), dict(meta, seed=object()))
     with pytest.raises(DatasetError, match=r"metadata lacks \['train_steps'\]"):
         meta = policy_metadata()
         del meta["train_steps"]
