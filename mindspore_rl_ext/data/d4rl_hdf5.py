@@ -1,10 +1,14 @@
-"""D4RL-format HDF5 files: one flat array per key, as ``d4rl`` datasets ship.
+"""D4RL-format files: one flat array per key, as ``d4rl`` datasets ship, in HDF5.
 
 Keys read: ``observations`` (N, obs) float, ``actions`` (N, act) float, ``rewards`` (N,)
 float, ``terminals`` (N,) and ``timeouts`` (N,) as bool or 0/1 numbers, optional
 ``next_observations`` (N, obs) float. Optional file attributes (written by
 :func:`save_d4rl_hdf5`): ``env_id``, ``ref_min_score``, ``ref_max_score``,
 ``metadata_json``. Other keys (``infos/*``, ``metadata/*``) are ignored.
+
+An ``.npz`` with the same keys is read the same way (the SAC trainer's medium-replay
+dump); its optional ``metadata`` (or ``metadata_json``) entry is a JSON string whose
+``env_id`` is used.
 
 Semantics (those of ``d4rl.qlearning_dataset``, made explicit):
 
@@ -24,6 +28,7 @@ found in ``env_id`` or the file name (``hopper_medium-v2.hdf5`` -> hopper), else
 import json
 import os
 import tempfile
+import zipfile
 
 import h5py
 import numpy as np
@@ -39,17 +44,25 @@ _CHUNK_ROWS = 1 << 16
 
 
 def load_d4rl_hdf5(path, env_id=None):
-    """Read a D4RL-format HDF5 file into a validated TransitionDataset (semantics above)."""
+    """Read a D4RL-format HDF5 (or .npz) file into a validated TransitionDataset."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise DatasetError(f"D4RL HDF5 file '{path}' does not exist")
+        raise DatasetError(f"D4RL-format file '{path}' does not exist")
+    is_npz = path.lower().endswith(".npz")
     try:
-        with h5py.File(path, "r") as f:
-            arrays = _read_arrays(f, path)
-            attrs = dict(f.attrs)
-    except OSError as err:
-        raise DatasetError(f"'{path}' is not a readable HDF5 file (truncated, corrupt or not "
-                           f"HDF5): {err}") from err
+        if is_npz:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = _read_arrays(f, path)
+                attrs = _npz_attrs(f, path)
+        else:
+            with h5py.File(path, "r") as f:
+                arrays = _read_arrays(f, path)
+                attrs = dict(f.attrs)
+    except DatasetError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DatasetError(f"'{path}' is not a readable {'.npz' if is_npz else 'HDF5'} file "
+                           f"(truncated, corrupt or another format): {err}") from err
     has_next = "next_observations" in arrays
     arrays = _transitions(arrays)
     env_id = env_id or _text(attrs.get("env_id"))
@@ -89,20 +102,19 @@ def save_d4rl_hdf5(dataset, path):
 
 
 def _read_arrays(f, path):
-    """Check keys, ranks, dtypes and lengths, then read float keys as float32 and flags."""
+    """Check keys, ranks, dtypes and lengths, then read float keys as float32 and flags.
+    f: an h5py.File (lazy datasets) or an NpzFile (arrays)."""
+    dsets = {key: f[key] for key in (*REQUIRED_KEYS, "next_observations") if key in f}
     for key in REQUIRED_KEYS:
-        if not isinstance(f.get(key), h5py.Dataset):
+        if not isinstance(dsets.get(key), (h5py.Dataset, np.ndarray)):
             raise DatasetError(f"'{path}' has no dataset '{key}': a D4RL file needs "
                                f"{', '.join(REQUIRED_KEYS)} (and optionally next_observations)")
-    n = f["observations"].shape[0] if f["observations"].ndim else 0
+    n = dsets["observations"].shape[0] if dsets["observations"].ndim else 0
     if n == 0:
-        raise DatasetError(f"'{path}': 'observations' has shape {f['observations'].shape}, "
+        raise DatasetError(f"'{path}': 'observations' has shape {dsets['observations'].shape}, "
                            f"expected (N, obs_dim) with N > 0")
     arrays = {}
-    for key in (*REQUIRED_KEYS, "next_observations"):
-        if key not in f:
-            continue
-        dset = f[key]
+    for key, dset in dsets.items():
         ndim = FLOAT_KEYS.get(key, 1)
         if dset.ndim != ndim or dset.shape[0] != n:
             raise DatasetError(f"'{path}': '{key}' has shape {dset.shape}, expected "
@@ -120,7 +132,8 @@ def _read_arrays(f, path):
             if not np.issubdtype(dset.dtype, np.floating):
                 raise DatasetError(f"'{path}': '{key}' has dtype {dset.dtype}, expected a "
                                    f"float dtype")
-            arrays[key] = dset.astype(np.float32)[()]
+            arrays[key] = (np.asarray(dset, np.float32) if isinstance(dset, np.ndarray)
+                           else dset.astype(np.float32)[()])
     obs_shape = arrays["observations"].shape
     if "next_observations" in arrays and arrays["next_observations"].shape != obs_shape:
         raise DatasetError(f"'{path}': 'next_observations' has shape "
@@ -158,6 +171,19 @@ def _compact_rows(arr, idx):
         stop = min(start + _CHUNK_ROWS, idx.size)
         arr[start:stop] = arr[idx[start:stop]]
     return arr[:idx.size]
+
+
+def _npz_attrs(f, path):
+    """The attributes an .npz carries in its JSON 'metadata' / 'metadata_json' entry."""
+    key = next((k for k in ("metadata_json", "metadata") if k in f), None)
+    if key is None:
+        return {}
+    text = str(f[key])
+    try:
+        env_id = json.loads(text).get("env_id")
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise DatasetError(f"'{path}': '{key}' is not a JSON object") from err
+    return {"metadata_json": text, **({"env_id": env_id} if env_id else {})}
 
 
 def _ref_scores(attrs, env_id, path):
