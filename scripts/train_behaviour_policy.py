@@ -8,7 +8,8 @@ Writes <out>/<env>_medium.npz (default out: the package's data/behaviour_policie
 with --expert-return, <env>_expert.npz. Re-running with the same --work-dir resumes from
 its last checkpoint (every --ckpt-freq env steps) unless --fresh is given.
 
-    python scripts/train_behaviour_policy.py --evaluate mindspore_rl_ext/data/behaviour_policies/hopper_medium.npz
+    python scripts/train_behaviour_policy.py \
+        --evaluate mindspore_rl_ext/data/behaviour_policies/hopper_medium.npz
 
 evaluates a policy file over --episodes stochastic and deterministic episodes.
 """

@@ -22,6 +22,7 @@ import mindspore as ms
 import numpy as np
 
 from mindspore_rl_ext.core.errors import CheckpointError
+from mindspore_rl_ext.core.param_write import write_params
 
 STATE_NAME = "train_state"
 
@@ -66,6 +67,7 @@ def named_params(cell, exclude_prefix=None):
 def assign_params(cell, values, path, exclude_prefix=None):
     """Copy ``values`` {relative_name: array} into ``cell``; every parameter must be there
     with the same shape, else CheckpointError naming ``path`` and the parameter."""
+    targets, arrays = [], []
     for name, param in named_params(cell, exclude_prefix):
         if name not in values:
             raise CheckpointError(f"checkpoint file '{path}' has no parameter '{name}'")
@@ -75,7 +77,9 @@ def assign_params(cell, values, path, exclude_prefix=None):
                 f"checkpoint file '{path}': parameter '{name}' has shape {value.shape}, "
                 f"the network expects {tuple(param.shape)} (different network sizes?)"
             )
-        param.set_data(ms.Tensor(value, dtype=param.dtype))
+        targets.append(param)
+        arrays.append(value)
+    write_params(targets, arrays)
 
 
 def network_file(root, network, step):

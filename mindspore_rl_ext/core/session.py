@@ -14,6 +14,8 @@ dict}``. They are built in that order, each from what the earlier ones provide::
 """
 from types import SimpleNamespace
 
+import mindspore as ms
+
 from mindspore_rl_ext.core.callbacks import (CallbackManager, CheckpointCallback,
                                              EvaluateCallback, LossCallback, TimeCallback)
 from mindspore_rl_ext.core.errors import ConfigError
@@ -46,8 +48,9 @@ def build_components(algorithm_config):
 class Session:
     """``Session(algorithm_config, trainer_params, log).run(TrainerClass, ...)``."""
 
-    def __init__(self, algorithm_config, trainer_params, log, callbacks=None):
+    def __init__(self, algorithm_config, trainer_params, log, callbacks=None, seed=None):
         self.algorithm_config = algorithm_config
+        self.seed = seed
         self.params = trainer_params
         self.log = log
         self.extra_callbacks = list(callbacks or [])
@@ -65,6 +68,8 @@ class Session:
     def run(self, class_type, is_train=True, episode=0, resume=True, ckpt_path=None):
         """Train for ``episode`` episodes, or (``is_train=False``) load ``ckpt_path`` and
         evaluate. Returns the trainer (training) or (mean return, score) (evaluation)."""
+        if self.seed is not None:
+            ms.set_seed(self.seed)  # network initialisation
         msrl = build_components(self.algorithm_config)
         trainer = self.make_trainer(msrl, class_type)
         try:

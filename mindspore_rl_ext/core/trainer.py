@@ -7,11 +7,12 @@ what lives outside MindSpore (RNG state, counters, normalisation stats).
 """
 import signal
 
+import numpy as np
 from tqdm import tqdm
 
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.callbacks import CallbackParam
-from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
+from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
 
 
 class TrainingInterrupted(Exception):
@@ -61,7 +62,19 @@ class Trainer:
     def _network_names(self):
         return list(self.trainable_variables())
 
+    def check_weights_finite(self, episode):
+        """TrainingDivergedError naming the first network parameter holding NaN or Inf."""
+        for name, cell in self.trainable_variables().items():
+            for pname, param in ckpt.named_params(cell):
+                if not np.isfinite(param.asnumpy()).all():
+                    raise TrainingDivergedError(
+                        f"network '{name}' parameter '{pname}' holds NaN or Inf after episode "
+                        f"{episode}; training stopped, the last good checkpoint is kept")
+
     def save_checkpoint(self, episode):
+        """Write every network, then the resume state; refuse non-finite weights so the
+        last good checkpoint is never overwritten with NaNs."""
+        self.check_weights_finite(episode)
         for name, cell in self.trainable_variables().items():
             ckpt.save_params(ckpt.named_params(cell), ckpt.network_file(self.ckpt_root, name, episode),
                              extra=self.network_extras(name))
@@ -130,7 +143,8 @@ class Trainer:
                     params.losses = self.train_one_episode()
                     self.episode += 1
                     params.cur_episode = self.episode
-                    callbacks.episode_end(params)
+                    callbacks.episode_end(params)  # the loss callback checks losses first
+                    self.check_weights_finite(self.episode)
                     bar.update(1)
                     if stop:
                         self.save_checkpoint(self.episode)

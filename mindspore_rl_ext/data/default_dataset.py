@@ -16,7 +16,7 @@ from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 from mindspore_rl_ext.data.minari_io import load_minari
 
 DEFAULT_ENV, DEFAULT_LEVEL, DEFAULT_STEPS, DEFAULT_SEED = "hopper", "medium", 1_000_000, 0
-HDF5_SUFFIXES = (".hdf5", ".h5")
+D4RL_SUFFIXES = (".hdf5", ".h5", ".npz")
 logger = logging.getLogger(__name__)
 
 
@@ -53,13 +53,13 @@ def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
 
 
 def load_dataset(spec, dataset_root=None, env_id=None):
-    """spec: "default", a path to a D4RL-format .hdf5/.h5 file, or a Minari dataset id
-    (looked up in dataset_root). env_id: the gymnasium id an HDF5 file was recorded on;
-    for a Minari dataset it must match the recorded one."""
+    """spec: "default", a path to a D4RL-format .hdf5/.h5/.npz file, or a Minari dataset
+    id (looked up in dataset_root). env_id: the gymnasium id a D4RL-format file was
+    recorded on; for a Minari dataset it must match the recorded one."""
     spec = os.fspath(spec)
     if spec == "default":
         return default_dataset(dataset_root=dataset_root)
-    if spec.lower().endswith(HDF5_SUFFIXES):
+    if spec.lower().endswith(D4RL_SUFFIXES):
         return load_d4rl_hdf5(spec, env_id)
     dataset = load_minari(spec, dataset_root)
     if env_id is not None and dataset.env_id not in (None, env_id):

@@ -1,13 +1,15 @@
 """Generate a local Minari dataset from a behaviour policy (no jax, no MindSpore).
 
     python -m mindspore_rl_ext.data.generate --env hopper --level medium --steps 1000000 \
-        --seed 0 [--dataset-root DIR] [--dataset-id ID] [--policy-dir DIR] [--force]
+        --seed 0 [--dataset-root DIR] [--dataset-id ID] [--policy-dir DIR] \
+        [--from-transitions FILE] [--force] [--no-progress]
 
 Levels: ``random`` (uniform actions), ``medium`` / ``expert`` (the shipped behaviour
 policy of :mod:`behaviour`, stochastic actions), ``medium-expert`` (medium then expert,
 ``--steps`` each: with the same seed it is exactly the medium dataset followed by the
-expert one, as in D4RL). ``medium-replay`` is the SAC trainer's replay buffer: it writes
-it itself through :func:`mindspore_rl_ext.data.minari_io.write_minari`.
+expert one, as in D4RL), ``medium-replay`` (the SAC trainer's replay buffer, imported with
+``--from-transitions hopper_medium_replay.npz``; its rows must be in time order, episodes
+split at terminals/timeouts). ``--from-transitions`` imports any D4RL-format file.
 
 Id ``msrl_ext/<env>/<level>-v0`` unless ``--dataset-id``. Episodes last at most 1000 steps
 (time limit -> truncation); the last episode is cut at the step budget and marked
@@ -30,10 +32,11 @@ from tqdm import tqdm
 import mindspore_rl_ext
 from mindspore_rl_ext.core.errors import DatasetError, MsRlExtError
 from mindspore_rl_ext.data import behaviour, minari_io, scores
+from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 
 ENV_IDS = {"hopper": "Hopper-v5", "walker2d": "Walker2d-v5",
            "halfcheetah": "HalfCheetah-v5", "ant": "Ant-v5"}
-LEVELS = ("random", "medium", "expert", "medium-expert")
+LEVELS = ("random", "medium", "expert", "medium-expert", "medium-replay")
 MAX_EPISODE_STEPS = 1000
 
 
@@ -55,34 +58,72 @@ class UniformPolicy:
 
 
 def generate_dataset(env, level, steps=1_000_000, seed=0, dataset_root=None, dataset_id=None,
-                     force=False, policy_dir=None, progress=True):
-    """Collect and write the dataset; returns its folder. policy_dir: where to find
-    <env>_<level>.npz instead of the package's behaviour_policies/."""
+                     force=False, policy_dir=None, progress=True, from_transitions=None):
+    """Collect (or import) and write the dataset; returns its folder.
+
+    policy_dir: where to find <env>_<level>.npz instead of the package's
+    behaviour_policies/; from_transitions: a D4RL-format .hdf5/.npz (the SAC trainer's
+    replay dump) whose episodes are written as they are; steps and seed are then unused.
+    """
     if env not in ENV_IDS:
         raise DatasetError(f"--env '{env}' is not one of {sorted(ENV_IDS)}")
     if level not in LEVELS:
-        raise DatasetError(f"--level '{level}' is not one of {LEVELS} (medium-replay comes "
-                           f"from the SAC trainer)")
-    if not isinstance(steps, int) or steps < 1:
+        raise DatasetError(f"--level '{level}' is not one of {LEVELS}")
+    if level == "medium-replay" and from_transitions is None:
+        raise DatasetError("--level medium-replay needs --from-transitions FILE (the SAC "
+                           "trainer's --replay-dump)")
+    if from_transitions is None and (not isinstance(steps, int) or steps < 1):
         raise DatasetError(f"--steps must be a positive integer, got {steps!r}")
     dataset_id = dataset_id or dataset_id_for(env, level)
     gym_env = gym.make(ENV_IDS[env], max_episode_steps=MAX_EPISODE_STEPS)
     try:
-        policies = _policies(env, level, gym_env, policy_dir)
+        if from_transitions is None:
+            total, episodes, provenance = _collected(env, level, steps, seed, gym_env, policy_dir)
+            description = f"{steps} steps per policy, seed {seed}"
+        else:
+            total, episodes, provenance = _imported(env, from_transitions, gym_env)
+            description = f"imported from {os.path.basename(from_transitions)}"
+        provenance.update(env=env, env_id=ENV_IDS[env], level=level,
+                          package_version=mindspore_rl_ext.__version__,
+                          gymnasium_version=gym.__version__, mujoco_version=mujoco.__version__,
+                          ref_scores="D4RL (d4rl/infos.py)")
         ref_min, ref_max = scores.D4RL_REF_SCORES[env]
-        with tqdm(total=steps * len(policies), desc=dataset_id, unit="step",
-                  disable=not progress) as bar:
-            episodes = (ep for _, policy in policies
-                        for ep in _collect(gym_env, policy, steps, seed, bar))
+        with tqdm(total=total, desc=dataset_id, unit="step", disable=not progress) as bar:
             return minari_io.write_minari(
-                dataset_id, episodes, gym_env, dataset_root=dataset_root, force=force,
-                ref_min_score=ref_min, ref_max_score=ref_max,
+                dataset_id, _progress(episodes, bar), gym_env, dataset_root=dataset_root,
+                force=force, ref_min_score=ref_min, ref_max_score=ref_max,
                 algorithm_name=f"{level} behaviour policy",
-                description=f"{steps} steps per policy of {ENV_IDS[env]}, level {level}, "
-                            f"seed {seed}, generated by mindspore_rl_ext",
-                metadata={"msrl_ext": _metadata(env, level, steps, seed, policies)})
+                description=f"{ENV_IDS[env]}, level {level}: {description}; mindspore_rl_ext",
+                metadata={"msrl_ext": provenance})
     finally:
         gym_env.close()
+
+
+def _collected(env, level, steps, seed, gym_env, policy_dir):
+    """(total steps, episode generator, provenance) of a policy-collected dataset."""
+    policies = _policies(env, level, gym_env, policy_dir)
+    episodes = (episode for _, policy in policies
+                for episode in _collect(gym_env, policy, steps, seed))
+    provenance = {"seed": seed, "steps_per_policy": steps, "max_episode_steps": MAX_EPISODE_STEPS,
+                  "behaviour_policies": [_policy_record(part, policy) for part, policy in policies]}
+    return steps * len(policies), episodes, provenance
+
+
+def _imported(env, path, gym_env):
+    """(total steps, episode generator, provenance) of a D4RL-format file's episodes."""
+    source = load_d4rl_hdf5(path)
+    if source.env_id not in (None, ENV_IDS[env]):
+        raise DatasetError(f"'{path}' was recorded on {source.env_id}, not {ENV_IDS[env]}")
+    source.check_env_dims(gym_env)
+    provenance = {"source_file": os.path.basename(path), "source_sha256": _sha256(path),
+                  "source_metadata": source.metadata}
+    return len(source), minari_io.episodes_from_transitions(source), provenance
+
+
+def _progress(episodes, bar):
+    for episode in episodes:
+        bar.update(len(episode.rewards))
+        yield episode
 
 
 def _policies(env, level, gym_env, policy_dir):
@@ -101,7 +142,7 @@ def _policies(env, level, gym_env, policy_dir):
     return policies
 
 
-def _collect(env, policy, steps, seed, bar):
+def _collect(env, policy, steps, seed):
     """Yield EpisodeBuffers holding exactly `steps` steps in total."""
     reset_rng, action_rng = map(np.random.default_rng, np.random.SeedSequence(seed).spawn(2))
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
@@ -123,31 +164,24 @@ def _collect(env, policy, steps, seed, bar):
             trunc = trunc or (left == 0 and not term)
         terms[:t], truncs[:t] = False, False
         terms[t - 1], truncs[t - 1] = term, trunc
-        bar.update(t)
         yield EpisodeBuffer(seed=episode_seed, observations=obs[:t + 1].copy(),
                             actions=actions[:t].copy(), rewards=rewards[:t].copy(),
                             terminations=terms[:t].copy(), truncations=truncs[:t].copy())
 
 
-def _metadata(env, level, steps, seed, policies):
-    """Provenance stored under the dataset metadata key 'msrl_ext'."""
-    return {
-        "env": env, "env_id": ENV_IDS[env], "level": level, "seed": seed,
-        "steps_per_policy": steps, "max_episode_steps": MAX_EPISODE_STEPS,
-        "package_version": mindspore_rl_ext.__version__,
-        "gymnasium_version": gym.__version__, "mujoco_version": mujoco.__version__,
-        "ref_scores": "D4RL (d4rl/infos.py)",
-        "behaviour_policies": [
-            {"level": part, "file": os.path.basename(policy.path) if policy.path else None,
-             "sha256": _sha256(policy.path) if policy.path else None,
-             "metadata": policy.metadata}
-            for part, policy in policies],
-    }
+def _policy_record(level, policy):
+    """A behaviour policy's provenance: file name, sha256 and its metadata."""
+    return {"level": level, "file": os.path.basename(policy.path) if policy.path else None,
+            "sha256": _sha256(policy.path) if policy.path else None,
+            "metadata": policy.metadata}
 
 
 def _sha256(path):
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def main(argv=None):
@@ -162,13 +196,17 @@ def main(argv=None):
     parser.add_argument("--dataset-id", default=None, help="default msrl_ext/<env>/<level>-v0")
     parser.add_argument("--policy-dir", default=None,
                         help="folder of <env>_<level>.npz (default: the shipped policies)")
+    parser.add_argument("--from-transitions", default=None, metavar="FILE",
+                        help="import the episodes of a D4RL-format .hdf5/.npz (needed for "
+                             "medium-replay: the SAC trainer's --replay-dump)")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     try:
         path = generate_dataset(args.env, args.level, args.steps, args.seed, args.dataset_root,
                                 args.dataset_id, args.force, args.policy_dir,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress,
+                                from_transitions=args.from_transitions)
     except MsRlExtError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ import warnings
 import gymnasium as gym
 import minari
 import numpy as np
+from minari.data_collector import EpisodeBuffer
 from minari.dataset.minari_dataset import parse_dataset_id
 from minari.dataset.minari_storage import MinariStorage
 from minari.namespace import NAMESPACE_METADATA_FILENAME
@@ -139,6 +140,25 @@ def write_minari(dataset_id, episodes, env, *, dataset_root=None, force=False,
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     return root / dataset_id
+
+
+def episodes_from_transitions(dataset):
+    """EpisodeBuffers of a TransitionDataset, for write_minari. An episode's observations
+    are its rows' observations plus its last next_observation, so the rows of an episode
+    must be consecutive steps (next_observations[i] == observations[i+1])."""
+    for start, end in zip(dataset.episode_starts(), dataset.episode_ends):
+        obs, next_obs = dataset.observations[start:end], dataset.next_observations[start:end]
+        if not np.array_equal(obs[1:], next_obs[:-1]):
+            raise DatasetError(
+                f"'{dataset.source}': rows [{start}, {end}) form an episode but are not "
+                f"consecutive steps (next_observations[i] != observations[i+1]); a Minari "
+                f"episode needs its steps in order")
+        yield EpisodeBuffer(
+            observations=np.concatenate([obs, next_obs[-1:]]).astype(np.float64),
+            actions=dataset.actions[start:end].copy(),
+            rewards=dataset.rewards[start:end].astype(np.float64),
+            terminations=dataset.terminals[start:end].astype(bool),
+            truncations=dataset.timeouts[start:end].astype(bool))
 
 
 def _chunks(episodes, chunk_steps, dataset_id):

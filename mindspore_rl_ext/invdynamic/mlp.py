@@ -245,12 +245,14 @@ class MlpInvDynamic(BasicInvDynamic):
     def construct(self, obs, next_obs):
         out = self.mlp(ops.concat((obs, next_obs), -1))
         if self.tanh_out_activation:
-            out = ops.tanh(out) * self.action_scale
+            # tanh(x) = 2 sigmoid(2x) - 1: MindSpore's CPU ops.tanh is off by up to 1e-4
+            out = (2.0 * ops.sigmoid(2.0 * out) - 1.0) * self.action_scale
         return out
 
     def load_cleandiffuser_state_dict(self, state_dict):
         """Load a CleanDiffuser MlpInvDynamic ``state_dict`` ({torch name: array})."""
-        _load_converted(self, _convert_cleandiffuser(state_dict, self._cd_index_map()),
+        _load_converted(self, _convert_cleandiffuser(state_dict, self._cd_index_map(),
+                                                     keep_mlp=True),
                         f"CleanDiffuser {type(self).__name__}")
         return self
 

@@ -18,10 +18,11 @@ def gelu_tanh(x):
 
     A named function, not a lambda: GRAPH_MODE parses the source of every function it
     compiles, and a lambda inside a dict literal cannot be parsed back on its own.
-    Written out from elementwise ops: same values as ``ops.gelu(x, approximate="tanh")``
-    (within 4e-6), and forward+backward is ~1.7x faster on CPU (512x512 MLP, 2 cores).
+    Written out from elementwise ops, as x * sigmoid(2u) == 0.5 x (1 + tanh(u)): forward +
+    backward is ~1.6x faster on CPU than ``ops.gelu(x, approximate="tanh")`` (512x512 MLP,
+    2 cores) and as accurate (5e-7; MindSpore's CPU ``ops.tanh`` is off by up to 1e-4).
     """
-    return 0.5 * x * (1.0 + ops.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
+    return x * ops.sigmoid(2.0 * _GELU_C * (x + 0.044715 * x * x * x))
 
 
 ACTIVATIONS = {

@@ -148,6 +148,33 @@ def test_checkpoint_save_load_gives_identical_policy_outputs(tmp_path):
     assert np.abs(other.policy_and_network.actor_net(T(obs)).asnumpy() - expected).max() > 0
 
 
+def test_eval_policy_follows_the_actor_after_every_sync():
+    """Weights reach compiled graphs after the first compile too (in-graph copy)."""
+    msrl = components(config())
+    obs = np.random.default_rng(2).standard_normal((5, 11)).astype(np.float32)
+    for _ in range(2):
+        msrl.learner.learn(5)
+        msrl.actor.sync_eval_policy()
+        expected = np.clip(msrl.policy_and_network.actor_net(T(obs)).asnumpy(), -1, 1)
+        np.testing.assert_allclose(msrl.actor.get_action(obs), expected, atol=1e-6)
+
+
+def test_loading_a_checkpoint_after_training_reaches_the_compiled_update(tmp_path):
+    cfg = config(ckpt_path=str(tmp_path / "ckpt"))
+    msrl = components(cfg)
+    trainer = IQLTrainer(msrl, cfg["trainer_params"], quiet())
+    trainer.save_checkpoint(1)
+    saved = params_of(msrl.learner.update)
+    msrl.learner.learn(5)  # compiles the update graph, changes the weights
+    trainer.restore()
+    restored_losses = msrl.learner.learn(5)
+    fresh = components(cfg, seed=5)
+    fresh_trainer = IQLTrainer(fresh, cfg["trainer_params"], quiet())
+    fresh_trainer.restore()
+    assert restored_losses == fresh.learner.learn(5)
+    assert saved.keys() == params_of(fresh.learner.update).keys()
+
+
 def test_resume_continues_exactly(tmp_path):
     """2 episodes straight == 1 episode, checkpoint, new components, resume, 1 more."""
     from mindspore_rl_ext.core.callbacks import CallbackManager

@@ -53,7 +53,8 @@ def test_malformed_and_reserved_ids_are_refused(tmp_path):
 
 @pytest.mark.parametrize("args, match", [
     (("cartpole", "random", 10), "--env 'cartpole'"),
-    (("hopper", "medium-replay", 10), "--level 'medium-replay'"),
+    (("hopper", "medium-replay", 10), "medium-replay needs --from-transitions"),
+    (("hopper", "replay", 10), "--level 'replay'"),
     (("hopper", "random", 0), "--steps must be a positive integer"),
 ])
 def test_generate_rejects_bad_arguments(tmp_path, args, match):

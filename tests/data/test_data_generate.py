@@ -1,4 +1,6 @@
 """Generate tiny datasets, read them back through minari, our loader and a D4RL file."""
+import dataclasses
+import json
 import logging
 import os
 
@@ -154,3 +156,37 @@ def test_load_dataset_dispatches_on_the_spec(hopper_root, tmp_path):
     assert load_dataset(tmp_path / "x.h5", env_id="Hopper-v4").env_id == "Hopper-v4"
     with pytest.raises(DatasetError, match="recorded on Hopper-v5.*Walker2d-v5"):
         load_dataset(HOPPER_ID, dataset_root=hopper_root, env_id="Walker2d-v5")
+
+
+def replay_npz(ds, path, env_id="Hopper-v5"):
+    """The SAC trainer's --replay-dump layout: D4RL keys plus a JSON 'metadata' entry."""
+    np.savez(path, observations=ds.observations, actions=ds.actions, rewards=ds.rewards,
+             next_observations=ds.next_observations, terminals=ds.terminals.astype(bool),
+             timeouts=ds.timeouts.astype(bool),
+             metadata=np.array(json.dumps({"env_id": env_id, "kind": "medium-replay"})))
+    return path
+
+
+def test_medium_replay_is_imported_from_a_replay_dump(hopper_root, tmp_path):
+    ds = load_minari(HOPPER_ID, hopper_root)
+    dump = replay_npz(ds, tmp_path / "hopper_medium_replay.npz")
+    assert_same(load_dataset(dump), ds)
+    generate_dataset("hopper", "medium-replay", dataset_root=tmp_path, from_transitions=dump,
+                     progress=False)
+    replay = load_minari("msrl_ext/hopper/medium-replay-v0", tmp_path)
+    assert_same(replay, ds)
+    provenance = replay.metadata["msrl_ext"]
+    assert provenance["source_file"] == "hopper_medium_replay.npz"
+    assert provenance["source_metadata"]["kind"] == "medium-replay"
+
+
+def test_import_refuses_shuffled_rows_and_another_env(hopper_root, tmp_path):
+    ds = load_minari(HOPPER_ID, hopper_root)
+    shuffled = dataclasses.replace(ds, observations=ds.observations[::-1].copy())
+    with pytest.raises(DatasetError, match=r"rows \[0, \d+\) .* not consecutive steps"):
+        generate_dataset("hopper", "medium-replay", dataset_root=tmp_path, progress=False,
+                         from_transitions=replay_npz(shuffled, tmp_path / "shuffled.npz"))
+    with pytest.raises(DatasetError, match="recorded on Walker2d-v5, not Hopper-v5"):
+        generate_dataset("hopper", "medium-replay", dataset_root=tmp_path, progress=False,
+                         from_transitions=replay_npz(ds, tmp_path / "w.npz", "Walker2d-v5"))
+    assert not (tmp_path / "msrl_ext/hopper/medium-replay-v0").exists()

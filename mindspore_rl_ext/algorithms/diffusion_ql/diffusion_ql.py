@@ -107,7 +107,7 @@ def lr_at(base_lr, mode, step, total_steps=1, steps_per_block=1, t_max=1):
 
 
 # ----------------------------------------------------------------------------- policy and networks
-class DiffusionPolicyAndNetwork(nn.Cell):
+class DiffusionNetworks(nn.Cell):
     """All networks of one run: actor, ema_actor, critic, critic_target (and bc_actor for eg_ood)."""
 
     def __init__(self, obs_dim, act_dim, max_action=1.0, algo="ql", n_timesteps=5,
@@ -151,7 +151,7 @@ class DiffusionQLUpdate(nn.Cell):
 
     METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty")
 
-    def __init__(self, pn, algo="ql", discount=0.99, tau=0.005, eta=1.0, lr=3e-4, critic_lr=3e-4,
+    def __init__(self, nets, algo="ql", discount=0.99, tau=0.005, eta=1.0, lr=3e-4, critic_lr=3e-4,
                  gn=1.0, max_q_backup=False, n_backup_samples=10, ema_decay=0.995,
                  step_start_ema=1000, update_ema_every=5, lr_decay="none", total_steps=1,
                  steps_per_block=1, t_max=1, edp_normalize_q=True, edp_clip_x0=True,
@@ -161,11 +161,11 @@ class DiffusionQLUpdate(nn.Cell):
         if algo not in ALGOS:
             raise ValueError(f"algo '{algo}' is not one of {', '.join(ALGOS)}")
         self.algo = algo
-        self.pn = pn
-        self.actor, self.ema_actor = pn.actor, pn.ema_actor
-        self.critic, self.critic_target = pn.critic, pn.critic_target
-        self.bc_actor = pn.bc_actor
-        self.max_action = pn.max_action
+        self.act_dim = nets.act_dim
+        self.actor, self.ema_actor = nets.actor, nets.ema_actor
+        self.critic, self.critic_target = nets.critic, nets.critic_target
+        self.bc_actor = nets.bc_actor
+        self.max_action = nets.max_action
         self.discount = float(discount)
         self.tau = float(tau)
         self.eta = float(eta)
@@ -248,7 +248,7 @@ class DiffusionQLUpdate(nn.Cell):
     def critic_target_value(self, next_s, r, not_done):
         """y, plus (s', a') pairs the eg_ood penalty is evaluated on."""
         if not self.bootstrap:
-            return r, next_s, ops.zeros((next_s.shape[0], self.pn.act_dim), ms.float32)
+            return r, next_s, ops.zeros((next_s.shape[0], self.act_dim), ms.float32)
         if self.max_q_backup:
             b = next_s.shape[0]
             s_rpt = ops.repeat_interleave(next_s, self.n_backup, 0)
@@ -367,17 +367,12 @@ class DiffusionQLUpdate(nn.Cell):
         return critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty
 
 
-class DiffusionQLTrainLoop(nn.Cell):
-    """``n`` updates in one compiled call: an in-graph while loop over host-drawn index rows.
+class DeviceBuffer(nn.Cell):
+    """Transition arrays on the device as non-trainable Parameters of ``capacity`` rows; the
+    first ``len(dataset)`` rows hold the dataset, the rest is room for online data."""
 
-    The transition arrays live on the device as non-trainable Parameters of ``capacity`` rows
-    (room for online fine-tuning data; ``write`` appends rows in-graph). ``construct(idx)``
-    with idx (n, batch) int32 returns the mean of each metric over the n steps.
-    """
-
-    def __init__(self, update, arrays, capacity=None):
+    def __init__(self, arrays, capacity=None):
         super().__init__()
-        self.update = update
         n = len(arrays["observations"])
         capacity = int(capacity or n)
         if capacity < n:
@@ -396,7 +391,26 @@ class DiffusionQLTrainLoop(nn.Cell):
         self.next_obs = param("next_obs", arrays["next_observations"], obs_dim)
         self.not_done = param("not_done", 1.0 - np.asarray(arrays["terminals"], np.float32), 1)
         self.capacity = capacity
-        self.size = n
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+
+    def construct(self, b):
+        return (ops.gather(self.obs, b, 0), ops.gather(self.act, b, 0),
+                ops.gather(self.rew, b, 0).squeeze(-1), ops.gather(self.next_obs, b, 0),
+                ops.gather(self.not_done, b, 0).squeeze(-1))
+
+
+class DiffusionQLTrainLoop(nn.Cell):
+    """``n`` updates in one compiled call: an in-graph while loop over host-drawn index rows.
+
+    ``construct(idx)`` with idx (n, batch) int32 returns the mean of each metric over the
+    n steps. Batches are gathered from the device-resident ``buffer``.
+    """
+
+    def __init__(self, update, arrays, capacity=None):
+        super().__init__()
+        self.update = update
+        self.buffer = DeviceBuffer(arrays, capacity)
+        self.capacity = self.buffer.capacity
         self.n_metrics = len(DiffusionQLUpdate.METRICS)
 
     def construct(self, idx):
@@ -404,12 +418,7 @@ class DiffusionQLTrainLoop(nn.Cell):
         i = ops.zeros((), ms.int32)
         totals = ops.zeros((self.n_metrics,), ms.float32)
         while i < n:
-            b = idx[i]
-            s = ops.gather(self.obs, b, 0)
-            a = ops.gather(self.act, b, 0)
-            r = ops.gather(self.rew, b, 0).squeeze(-1)
-            s2 = ops.gather(self.next_obs, b, 0)
-            nd = ops.gather(self.not_done, b, 0).squeeze(-1)
+            s, a, r, s2, nd = self.buffer(ops.gather(idx, i, 0))
             m = self.update(s, a, r, s2, nd)
             totals = totals + ops.stack(m)
             i = i + 1
@@ -417,18 +426,18 @@ class DiffusionQLTrainLoop(nn.Cell):
 
 
 class BufferWriter(nn.Cell):
-    """Writes rows into a DiffusionQLTrainLoop's device buffer (online fine-tuning)."""
+    """Writes rows into a DeviceBuffer in-graph (online fine-tuning)."""
 
-    def __init__(self, loop):
+    def __init__(self, buffer):
         super().__init__()
-        self.loop = loop
+        self.buffer = buffer
 
     def construct(self, rows, obs, act, rew, next_obs, not_done):
-        ops.scatter_update(self.loop.obs, rows, obs)
-        ops.scatter_update(self.loop.act, rows, act)
-        ops.scatter_update(self.loop.rew, rows, rew)
-        ops.scatter_update(self.loop.next_obs, rows, next_obs)
-        ops.scatter_update(self.loop.not_done, rows, not_done)
+        ops.scatter_update(self.buffer.obs, rows, obs)
+        ops.scatter_update(self.buffer.act, rows, act)
+        ops.scatter_update(self.buffer.rew, rows, rew)
+        ops.scatter_update(self.buffer.next_obs, rows, next_obs)
+        ops.scatter_update(self.buffer.not_done, rows, not_done)
         return rows
 
 
@@ -489,3 +498,138 @@ class ActorSampler(nn.Cell):
 
     def construct(self, state):
         return self.actor.sample(state)
+
+
+# ----------------------------------------------------------------------------- core runtime roles
+def reward_tune(rewards, kind, episode_returns=None):
+    """DQL's ``reward_tune`` options (utils/data_sampler.py), float32."""
+    r = np.asarray(rewards, np.float64)
+    if kind == "no":
+        out = r
+    elif kind == "normalize":
+        out = (r - r.mean()) / max(r.std(), 1e-8)
+    elif kind == "cql_antmaze":
+        out = (r - 0.5) * 4.0
+    elif kind == "iql_antmaze":
+        out = r - 1.0
+    elif kind == "antmaze":
+        out = (r - 0.25) * 2.0
+    elif kind == "iql_locomotion":
+        spread = float(np.max(episode_returns) - np.min(episode_returns))
+        out = r / max(spread, 1e-8) * 1000.0
+    else:
+        raise ValueError(f"reward_tune '{kind}' is unknown")
+    return out.astype(np.float32)
+
+
+class DiffusionReplayBuffer:
+    """The offline dataset with DQL's reward tuning; see data.offline_buffer.OfflineReplayBuffer."""
+
+    def __init__(self, params):
+        from mindspore_rl_ext.data.offline_buffer import OfflineReplayBuffer
+
+        base = OfflineReplayBuffer(dict(params, reward_transform="none"))
+        self.base = base
+        self.dataset = base.dataset
+        self.env_id = base.env_id
+        self.batch_size = base.batch_size
+        self.observations, self.next_observations = base.observations, base.next_observations
+        self.actions = base.actions
+        self.terminals = base.terminals
+        self.rewards = reward_tune(base.rewards, params["reward_tune"],
+                                   base.dataset.episode_returns())
+        self.obs_mean, self.obs_std = base.obs_mean, base.obs_std
+        self.state_dim, self.action_dim = base.state_dim, base.action_dim
+
+    def __len__(self):
+        return len(self.rewards)
+
+    def arrays(self):
+        return {"observations": self.observations, "actions": self.actions,
+                "rewards": self.rewards, "next_observations": self.next_observations,
+                "terminals": self.terminals}
+
+    def normalize(self, observations):
+        return self.base.normalize(observations)
+
+    def normalized_score(self, returns):
+        return self.base.normalized_score(returns)
+
+
+class DiffusionQLPolicyAndNetwork:
+    """``params``: T, beta_schedule, hidden_dim, critic_hidden_dim, max_action, algo."""
+
+    def __init__(self, params, replay_buffer):
+        self.nets = DiffusionNetworks(
+            replay_buffer.state_dim, replay_buffer.action_dim, params["max_action"],
+            params["algo"], params["T"], params["beta_schedule"], params["hidden_dim"],
+            params["critic_hidden_dim"])
+
+    def networks(self):
+        return self.nets.networks()
+
+
+class DiffusionQLLearner:
+    """Owns the compiled update loop and the host RNG of batch indices.
+
+    ``params``: DiffusionQLUpdate's keyword arguments plus ``seed`` and ``online_capacity``
+    (rows reserved in the device buffer for online fine-tuning)."""
+
+    def __init__(self, params, policy_and_network, replay_buffer):
+        kwargs = {k: v for k, v in params.items() if k not in ("seed", "online_capacity")}
+        self.replay_buffer = replay_buffer
+        self.update = DiffusionQLUpdate(policy_and_network.nets, **kwargs)
+        self.update.set_train(True)
+        self.loop = DiffusionQLTrainLoop(self.update, replay_buffer.arrays(),
+                                         len(replay_buffer) + int(params.get("online_capacity", 0)))
+        self.writer = None
+        self.size = len(replay_buffer)
+        self.batch_size = replay_buffer.batch_size
+        self.rng = np.random.default_rng(params["seed"])
+
+    def learn(self, num_steps):
+        idx = self.rng.integers(0, self.size, (int(num_steps), self.batch_size), dtype=np.int32)
+        values = self.loop(Tensor(idx)).asnumpy()
+        return {name: float(v) for name, v in zip(DiffusionQLUpdate.METRICS, values)}
+
+    def add_transitions(self, obs, act, rew, next_obs, not_done):
+        """Append rows (online fine-tuning) to the device buffer; returns the new size."""
+        n = len(rew)
+        if self.size + n > self.loop.capacity:
+            raise ValueError(f"online buffer full: {self.size} + {n} rows > capacity {self.loop.capacity}")
+        if self.writer is None:
+            self.writer = BufferWriter(self.loop.buffer)
+        rows = Tensor(np.arange(self.size, self.size + n, dtype=np.int32))
+        f32 = lambda x, w: Tensor(np.asarray(x, np.float32).reshape(n, w))  # noqa: E731
+        buf = self.loop.buffer
+        self.writer(rows, f32(obs, buf.obs_dim), f32(act, buf.act_dim), f32(rew, 1),
+                    f32(next_obs, buf.obs_dim), f32(not_done, 1))
+        self.size += n
+        return self.size
+
+
+class DiffusionQLActor:
+    """Evaluation / data collection with the compiled action selector.
+
+    ``params``: eval_num_samples, eval_selection, algo, normalize_observations."""
+
+    def __init__(self, params, policy_and_network, environment):
+        nets = policy_and_network.nets
+        critic = None if params["algo"] == "bc" else nets.critic_target
+        self.selector = DiffusionActionSelector(nets.actor, critic, params["eval_num_samples"],
+                                                params["eval_selection"])
+        self.environment = environment
+        self.obs_mean = self.obs_std = None
+
+    def set_observation_normalizer(self, mean, std):
+        self.obs_mean = np.asarray(mean, np.float32)
+        self.obs_std = np.asarray(std, np.float32)
+
+    def get_action(self, observations):
+        obs = np.asarray(observations, np.float32)
+        if self.obs_mean is not None:
+            obs = (obs - self.obs_mean) / self.obs_std
+        return self.selector(Tensor(obs)).asnumpy()
+
+    def act(self, num_episodes, vectorized=True):
+        return self.environment.run_episodes(self.get_action, num_episodes, vectorized)

@@ -22,6 +22,7 @@ from mindspore import ParameterTuple, nn, ops
 
 from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import DeviceDataset
+from mindspore_rl_ext.core.param_write import WeightCopy
 from mindspore_rl_ext.nets.critics import QNetwork, ValueNetwork
 from mindspore_rl_ext.nets.policies import GaussianPolicy
 
@@ -63,7 +64,8 @@ class IQLPolicyAndNetwork:
 
 
 def copy_weights(source, target):
-    """Copy parameters between two cells of the same architecture, by relative name."""
+    """Copy parameters between two cells of the same architecture, by relative name.
+    Only before any graph using ``target`` is compiled (else use WeightCopy)."""
     values = dict(source.parameters_and_names())
     for name, param in target.parameters_and_names():
         param.set_data(values[name].value().copy())
@@ -196,6 +198,7 @@ class IQLActor(Actor):
     def __init__(self, params, policy_and_network, environment):
         super().__init__(params, policy_and_network, environment)
         self.action_fn = DeterministicAction(policy_and_network.eval_policy)
+        self.sync_eval_policy = WeightCopy(policy_and_network.actor_net, policy_and_network.eval_policy)
         self.obs_mean = self.obs_std = None
 
     def set_observation_normalizer(self, mean, std):
@@ -208,5 +211,5 @@ class IQLActor(Actor):
         return self.action_fn(ms.Tensor(obs)).asnumpy()
 
     def act(self, num_episodes, vectorized=True):
-        copy_weights(self.policy_and_network.actor_net, self.policy_and_network.eval_policy)
+        self.sync_eval_policy()
         return self.environment.run_episodes(self.get_action, num_episodes, vectorized)

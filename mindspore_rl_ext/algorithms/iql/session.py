@@ -12,7 +12,8 @@ class IQLSession(Session):
 
     def __init__(self, log, env_yaml=None, algo_yaml=None, config=None, episodes=1):
         self.config = config if config is not None else load_config(env_yaml, algo_yaml)
-        super().__init__(algorithm_config(self.config, episodes), self.config["trainer_params"], log)
+        super().__init__(algorithm_config(self.config, episodes), self.config["trainer_params"], log,
+                         seed=self.config["seed"])
 
     def fingerprint(self, msrl):
         cfg = self.config

@@ -1,7 +1,8 @@
 """Default config of online SAC (SB3 / Haarnoja et al. hyper-parameters), MindSpore-RL shape.
 
-``ENV_PRESETS`` holds, per short env name, the Gymnasium id and the return bands used to pick the "medium" and
-"expert" behaviour policies (D4RL's medium policies score roughly one third of expert).
+``ENV_PRESETS`` holds, per short env name, the Gymnasium id and the return bands used to
+pick the "medium" and "expert" behaviour policies (D4RL's medium policies score roughly
+one third of expert).
 """
 
 ENV_PRESETS = {

@@ -115,7 +115,8 @@ class SACLearner(nn.Cell):
         self.actor_grad = ms.value_and_grad(self.actor_loss, None, self.actor_opt.parameters,
                                             has_aux=True)
         self.alpha_grad = ms.value_and_grad(self.alpha_loss, None, self.alpha_opt.parameters)
-        self.online_params = ParameterTuple(list(self.q1.get_parameters()) + list(self.q2.get_parameters()))
+        self.online_params = ParameterTuple(
+            list(self.q1.get_parameters()) + list(self.q2.get_parameters()))
         self.target_params = ParameterTuple(
             list(self.q1_target.get_parameters()) + list(self.q2_target.get_parameters()))
 

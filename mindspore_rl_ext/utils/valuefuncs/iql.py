@@ -372,8 +372,9 @@ def _params_dict(kind, cls_name, name, config, normalizer, obs_dim, training, me
 _CD_MLP_IQL = {"0": "layers.0", "1": "norms.0", "3": "layers.1", "4": "norms.1", "6": "layers.2"}
 
 
-def _convert_cleandiffuser(state_dict, index_map):
-    """{torch name: array} -> {our name: float32 array} for ``...mlp.<idx>.<weight|bias>``."""
+def _convert_cleandiffuser(state_dict, index_map, keep_mlp=False):
+    """{torch name: array} -> {our name: float32 array} for ``...mlp.<idx>.<weight|bias>``
+    (keep_mlp: our cell also has an ``mlp`` attribute there, as the inverse dynamics)."""
     sd = state_dict.get("state_dict", state_dict) if isinstance(state_dict, dict) else state_dict
     out = {}
     for key, value in sd.items():
@@ -390,7 +391,7 @@ def _convert_cleandiffuser(state_dict, index_map):
         target = index_map[idx]
         if target.startswith("norms."):
             leaf = {"weight": "gamma", "bias": "beta"}[leaf]
-        out[".".join(parts[:k] + [target, leaf])] = arr.astype(np.float32)
+        out[".".join(parts[:k + 1 if keep_mlp else k] + [target, leaf])] = arr.astype(np.float32)
     return out
 
 

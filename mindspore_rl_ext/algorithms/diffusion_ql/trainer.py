@@ -1,0 +1,170 @@
+"""DiffusionQLTrainer: one episode = n_steps_per_episode compiled updates (a DQL "epoch").
+
+Checkpoints (one folder per network): ``actor`` (the diffusion policy), ``ema_actor``
+(its EMA, the critic-target actor), ``critic`` (twin Q), ``critic_target``, and ``bc_actor``
+for eg_ood. The resume state holds the optimiser moments and steps and the update counter;
+host state the index RNG and, in online fine-tuning, the collected transitions.
+
+Online fine-tuning (``online_params.training_mode = online``): after ``num_epochs`` offline
+episodes, each further episode first collects ``env_steps_per_episode`` transitions with
+the current policy (the same action selection as evaluation) into the device buffer, then
+trains on the union of offline and online data, uniformly.
+"""
+import os
+
+import numpy as np
+
+from mindspore_rl_ext.algorithms.diffusion_ql.selection import EarlyStopped
+from mindspore_rl_ext.core.trainer import Trainer
+from mindspore_rl_ext.envs.gym_environment import make_env
+
+ONLINE_FILE = "online_buffer"
+
+
+class DiffusionQLTrainer(Trainer):
+
+    def __init__(self, msrl, params, log, fingerprint=None, offline_episodes=None,
+                 online_params=None):
+        super().__init__(msrl, params, log)
+        self._fingerprint = fingerprint or {}
+        self.offline_episodes = offline_episodes
+        self.online = dict(online_params or {"training_mode": "offline"})
+        self.last_returns = None
+        self.early_stopped = False
+        buffer = msrl.replay_buffer
+        if params.get("normalize_observations"):
+            msrl.actor.set_observation_normalizer(buffer.obs_mean, buffer.obs_std)
+        self._env = None
+        self._obs = None
+        self._online_rows = {k: [] for k in ("obs", "act", "rew", "next_obs", "not_done")}
+
+    # ---- training
+    def online_phase(self):
+        return (self.online.get("training_mode") == "online" and self.offline_episodes is not None
+                and self.episode >= self.offline_episodes)
+
+    def collect(self, n_steps):
+        """Run the current policy for n_steps env steps; append the transitions."""
+        if self._env is None:
+            self._env = make_env(self.msrl.collect_environment.name)
+            self._obs, _ = self._env.reset(seed=self.msrl.collect_environment.seed + self.episode)
+        env, rows = self._env, {k: [] for k in self._online_rows}
+        low, high = env.action_space.low, env.action_space.high
+        returns, ep_ret = [], 0.0
+        for _ in range(int(n_steps)):
+            act = np.clip(self.msrl.actor.get_action(np.asarray(self._obs, np.float32)[None])[0],
+                          low, high)
+            next_obs, rew, term, trunc, _ = env.step(act)
+            for k, v in (("obs", self._obs), ("act", act), ("rew", rew), ("next_obs", next_obs),
+                         ("not_done", 0.0 if term else 1.0)):
+                rows[k].append(np.asarray(v, np.float32))
+            ep_ret += float(rew)
+            self._obs = next_obs
+            if term or trunc:
+                returns.append(ep_ret)
+                ep_ret = 0.0
+                self._obs, _ = env.reset()
+        arrays = {k: np.stack(v) for k, v in rows.items()}
+        buf = self.msrl.replay_buffer
+        obs = buf.normalize(arrays["obs"]) if self.params.get("normalize_observations") else arrays["obs"]
+        nobs = (buf.normalize(arrays["next_obs"]) if self.params.get("normalize_observations")
+                else arrays["next_obs"])
+        size = self.msrl.learner.add_transitions(obs, arrays["act"], arrays["rew"], nobs,
+                                                 arrays["not_done"])
+        for k in rows:
+            self._online_rows[k].append(arrays[k])
+        return size, returns
+
+    def train_one_episode(self):
+        extra = {}
+        if self.online_phase():
+            size, returns = self.collect(self.online["env_steps_per_episode"])
+            extra["buffer_size"] = float(size)
+            if returns:
+                extra["online_return"] = float(np.mean(returns))
+        losses = self.msrl.learner.learn(self.params["n_steps_per_episode"])
+        losses.update(extra)
+        return losses
+
+    def train(self, episodes, callbacks, resume=True):
+        try:
+            return super().train(episodes, callbacks, resume=resume)
+        except EarlyStopped as e:
+            self.early_stopped = True
+            self.log.info(f"Early stop: {e}")
+            self.save_checkpoint(self.episode)
+            return None
+        finally:
+            if self._env is not None:
+                self._env.close()
+                self._env = None
+
+    # ---- evaluation
+    def evaluate(self):
+        returns = np.asarray(self.msrl.actor.act(self.params["num_evaluate_episode"],
+                                                 self.params["vectorized_eval"]), np.float64)
+        self.last_returns = returns
+        mean_return = float(np.mean(returns))
+        return mean_return, self.msrl.replay_buffer.normalized_score(mean_return)
+
+    def normalized_scores(self, returns):
+        buf = self.msrl.replay_buffer
+        scores = [buf.normalized_score(float(r)) for r in np.asarray(returns).ravel()]
+        if any(s is None for s in scores):
+            return np.asarray(returns, np.float64)  # no reference scores: raw returns
+        return np.asarray(scores, np.float64)
+
+    # ---- checkpoints
+    def trainable_variables(self):
+        return self.msrl.policy_and_network.networks()
+
+    def resume_cell(self):
+        return self.msrl.learner.loop, "buffer."
+
+    def host_state(self):
+        return {"index_rng": self.msrl.learner.rng.bit_generator.state,
+                "buffer_size": int(self.msrl.learner.size),
+                "early_stopped": bool(self.early_stopped)}
+
+    def load_host_state(self, state):
+        self.msrl.learner.rng.bit_generator.state = state["index_rng"]
+        self._saved_buffer_size = int(state.get("buffer_size", self.msrl.learner.size))
+
+    def save_checkpoint(self, episode):
+        super().save_checkpoint(episode)
+        if any(self._online_rows["rew"]):
+            folder = os.path.join(self.ckpt_root, ONLINE_FILE)
+            os.makedirs(folder, exist_ok=True)
+            tmp = os.path.join(folder, f".{ONLINE_FILE}_{episode}.tmp.npz")
+            np.savez(tmp, **{k: np.concatenate(v) for k, v in self._online_rows.items()})
+            os.replace(tmp, os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"))
+
+    def restore(self):
+        episode = super().restore()
+        path = os.path.join(self.ckpt_root, ONLINE_FILE, f"{ONLINE_FILE}_{episode}.npz")
+        if episode and os.path.isfile(path):
+            data = np.load(path)
+            arrays = {k: data[k] for k in self._online_rows}
+            buf = self.msrl.replay_buffer
+            norm = self.params.get("normalize_observations")
+            self.msrl.learner.add_transitions(
+                buf.normalize(arrays["obs"]) if norm else arrays["obs"], arrays["act"],
+                arrays["rew"], buf.normalize(arrays["next_obs"]) if norm else arrays["next_obs"],
+                arrays["not_done"])
+            for k in self._online_rows:
+                self._online_rows[k] = [arrays[k]]
+            self.log.info(f"Restored {len(arrays['rew'])} online transitions from {path}")
+        return episode
+
+    def fingerprint(self):
+        return self._fingerprint
+
+    def network_extras(self, name):
+        if name != "actor":
+            return {}
+        buf = self.msrl.replay_buffer
+        return {"obs_norm_mean": buf.obs_mean, "obs_norm_std": buf.obs_std}
+
+    def load_network_extras(self, name, values):
+        if name == "actor" and "obs_norm_mean" in values and self.params.get("normalize_observations"):
+            self.msrl.actor.set_observation_normalizer(values["obs_norm_mean"], values["obs_norm_std"])
