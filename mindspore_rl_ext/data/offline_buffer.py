@@ -1,5 +1,7 @@
 """The offline replay buffer: a loaded dataset, transformed for training, plus the host
 RNG that draws batch indices (uniform, with replacement, as the IQL reference)."""
+import os
+
 import numpy as np
 
 from mindspore_rl_ext.core.errors import ConfigError
@@ -19,7 +21,9 @@ class OfflineReplayBuffer:
         if not isinstance(ds, TransitionDataset):
             from mindspore_rl_ext.data import load_dataset
 
-            ds = load_dataset(ds, dataset_root=params.get("dataset_root"),
+            root = params.get("dataset_root")
+            ds = load_dataset(os.path.expanduser(ds),
+                              dataset_root=os.path.expanduser(root) if root else None,
                               env_id=params.get("env_id"))
         self.dataset = ds
         self.env_id = ds.env_id
