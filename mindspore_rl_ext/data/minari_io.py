@@ -83,15 +83,21 @@ def load_minari(dataset_id, dataset_root=None):
     if dataset_root is not None and not os.path.isdir(dataset_root):
         raise DatasetError(f"Minari dataset root '{dataset_root}' does not exist")
     with datasets_root(dataset_root):
+        folder = resolve_root(dataset_root) / dataset_id
         try:
             ds = minari.load_dataset(dataset_id)
+            arrays = _flatten(ds)
+            metadata = MinariStorage.read_raw_metadata(ds.storage.data_path)
         except FileNotFoundError as err:
-            raise DatasetError(_unknown_id_message(dataset_id, dataset_root)) from err
-        except (ValueError, TypeError) as err:
-            raise DatasetError(f"cannot read Minari dataset '{dataset_id}' under "
-                               f"'{resolve_root(dataset_root)}': {err}") from err
-        arrays = _flatten(ds)
-        metadata = MinariStorage.read_raw_metadata(ds.storage.data_path)
+            if not folder.is_dir():
+                raise DatasetError(_unknown_id_message(dataset_id, dataset_root)) from err
+            raise DatasetError(f"Minari dataset '{dataset_id}' at '{folder}' is incomplete: "
+                               f"{err}") from err
+        except (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
+            if isinstance(err, DatasetError):
+                raise
+            raise DatasetError(f"Minari dataset '{dataset_id}' at '{folder}' is damaged or not "
+                               f"a Minari dataset ({type(err).__name__}: {err})") from err
     return TransitionDataset(
         **arrays,
         env_id=ds.env_spec.id if ds.env_spec is not None else None,

@@ -13,7 +13,8 @@ QGPO/CEP's ``train_data_gen`` as used by the QG fork's ``bandit_toy.py``:
   NumPy, no sklearn), reward = |a|^2 / 9.
 
 ``reward_fn(name)`` scores arbitrary actions (for sampled actions): 8gaussians by the nearest
-centre, rings by the same radius bands, swissroll by |a|^2/9.
+centre within 3 std of it (0 off every mode), rings by the same radius bands, swissroll by
+|a|^2/9.
 """
 import numpy as np
 
@@ -35,15 +36,27 @@ def _rings_reward(sq_radius):
     return np.select([sq >= 8.5, sq >= 5.0, sq >= 2.0], [0.667, 0.333, 1.0], default=0.0)
 
 
-def reward_fn(name):
-    """Vectorised reward of actions (N, 2) -> (N,) for dataset ``name``."""
+SUPPORT_SIGMAS = 3.0
+
+
+def reward_fn(name, support_sigmas=SUPPORT_SIGMAS):
+    """Vectorised reward of actions (N, 2) -> (N,) for dataset ``name``.
+
+    8gaussians: the nearest centre's reward idx/7 when the action lies within
+    ``support_sigmas`` standard deviations of that centre, else 0 (an action off every
+    mode is not "on a high-reward mode"; None disables the check).
+    """
     if name == "8gaussians":
         centres = GAUSSIAN_CENTRES / GAUSSIAN_SCALE
+        radius = None if support_sigmas is None else support_sigmas * GAUSSIAN_STD / GAUSSIAN_SCALE
 
         def fn(actions):
             a = np.asarray(actions, np.float64).reshape(-1, 2)
             d = ((a[:, None, :] - centres[None]) ** 2).sum(-1)
-            return d.argmin(1) / 7.0
+            r = d.argmin(1) / 7.0
+            if radius is not None:
+                r = np.where(d.min(1) <= radius ** 2, r, 0.0)
+            return r
         return fn
     if name == "rings":
         return lambda actions: _rings_reward((np.asarray(actions, np.float64).reshape(-1, 2) ** 2).sum(-1))

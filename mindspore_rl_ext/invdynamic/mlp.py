@@ -18,6 +18,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
+from mindspore_rl_ext.core.param_write import write_params
 from mindspore_rl_ext.nets.mlp import MLP
 from mindspore_rl_ext.utils import _pretrained_common as common
 from mindspore_rl_ext.utils import model_zoo
@@ -164,9 +165,9 @@ class BasicInvDynamic(nn.Cell):
                 since_log = 0
             if callback is not None:
                 callback(state["step"], stats)
-        if best is not None:
-            for name, param in self.parameters_and_names():
-                param.set_data(Tensor(best[name], dtype=param.dtype))
+        if best is not None:  # in-graph writes: compiled graphs do not see set_data
+            named = list(self.parameters_and_names())
+            write_params([p for _, p in named], [best[n] for n, _ in named])
         self.set_train(False)
         if log and state["stopped_early"]:
             log(f"{type(self).__name__}.fit: early stop at step {state['step']}; kept the "
@@ -338,6 +339,7 @@ class _ValLoss:
 
 
 def _invdyn_arrays(data, obs_dim, act_dim, what):
+    data = common.as_dict(data, what)
     arrays = {"obs": common.column(data, "obs", "observations", dim=obs_dim, what=what),
               "act": common.column(data, "act", "actions", dim=act_dim, what=what),
               "next_obs": common.column(data, "next_obs", "next_observations", dim=obs_dim,

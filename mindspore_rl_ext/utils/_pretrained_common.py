@@ -58,6 +58,17 @@ def flatten_inputs(specs):
 
 
 # ----------------------------------------------------------------------------- data
+def as_dict(data, what="data"):
+    """A dict of arrays from a dict or a dataclass such as data.TransitionDataset."""
+    if isinstance(data, dict):
+        return data
+    fields = getattr(data, "__dataclass_fields__", None)
+    if fields is None:
+        raise DatasetError(f"{what}: expected a dict of numpy arrays or a TransitionDataset, "
+                           f"got {type(data).__name__}")
+    return {name: getattr(data, name) for name in fields}
+
+
 def column(data, *names, dim=None, what="data"):
     """The first of ``names`` present in dict ``data`` as float32 (N, dim) numpy array."""
     for name in names:
@@ -149,14 +160,19 @@ def load_train_state(ckpt_dir, trainer, fingerprint):
 
 
 def _assign_except_buffers(trainer, values, ckpt_dir):
+    from mindspore_rl_ext.core.param_write import write_params
+
     path = str(pathlib.Path(ckpt_dir) / STATE_CKPT)
+    targets, arrays = [], []
     for name, param in trainer_params(trainer):
         if name not in values:
             raise CheckpointError(f"checkpoint file '{path}' has no parameter '{name}'")
         if tuple(values[name].shape) != tuple(param.shape):
             raise CheckpointError(f"checkpoint file '{path}': parameter '{name}' has shape "
                                   f"{values[name].shape}, expected {tuple(param.shape)}")
-        param.set_data(Tensor(values[name], dtype=param.dtype))
+        targets.append(param)
+        arrays.append(values[name])
+    write_params(targets, arrays)  # in-graph writes: compiled graphs see them (set_data not)
 
 
 def fingerprint(config, n, extra=None):

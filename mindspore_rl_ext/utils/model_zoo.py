@@ -47,7 +47,8 @@ class ModelNotFoundError(CheckpointError):
 
 
 def user_zoo_dir(zoo_dir=None):
-    """The zoo folder written by training: ``zoo_dir``, else $MSRL_EXT_ZOO, else ~/.mindspore_rl_ext/zoo."""
+    """The zoo folder training writes to: ``zoo_dir``, else $MSRL_EXT_ZOO, else
+    ~/.mindspore_rl_ext/zoo."""
     if zoo_dir is not None:
         return pathlib.Path(zoo_dir).expanduser()
     env = os.environ.get(ZOO_ENV_VAR)
@@ -69,13 +70,27 @@ def _check_kind(kind):
         raise ConfigError(f"model kind '{kind}' is not one of {', '.join(KINDS)}")
 
 
+def default_dataset_id():
+    """The id of the dataset ``load_dataset("default")`` loads: msrl_ext/hopper/medium-v0,
+    or msrl_ext/hopper/random-v0 while the medium behaviour policy is not shipped (the data
+    module's fallback), so "default" data and "default" models always match."""
+    try:
+        from mindspore_rl_ext.data import behaviour
+        from mindspore_rl_ext.data.default_dataset import DEFAULT_ENV, DEFAULT_LEVEL
+    except ImportError:
+        return DEFAULT_DATASET_ID
+    level = DEFAULT_LEVEL if behaviour.policy_path(DEFAULT_ENV, DEFAULT_LEVEL).is_file() \
+        else "random"
+    return f"msrl_ext/{DEFAULT_ENV}/{level}-v0"
+
+
 def canonical_name(name):
-    """"default" -> the default dataset id; reject empty, absolute or '..' names."""
+    """"default" -> :func:`default_dataset_id`; reject empty, absolute or '..' names."""
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"pretrained model name must be a non-empty string, got {name!r}")
     name = name.strip().strip("/")
     if name == "default":
-        return DEFAULT_DATASET_ID
+        return default_dataset_id()
     parts = name.split("/")
     if os.path.isabs(name) or any(p in ("", ".", "..") for p in parts) or "\\" in name:
         raise ConfigError(f"pretrained model name '{name}' must be a relative id such as "
@@ -118,7 +133,7 @@ def list_models(kind=None, zoo_dir=None):
 def train_command(kind, name):
     """The shell command that trains model ``name`` of ``kind`` into the user zoo."""
     models = {"iql": "iql", "invdyn": "invdyn"}[kind]
-    dataset = "default" if name == DEFAULT_DATASET_ID else name
+    dataset = "default" if name == default_dataset_id() else name
     return f"bash scripts/pretrain_zoo.sh --datasets {dataset} --models {models}"
 
 
@@ -241,3 +256,34 @@ def unnormalize_obs(obs, params):
     state = params["normalizers"]["state"]
     return (np.asarray(obs, np.float32) * np.asarray(state["std"], np.float32)
             + np.asarray(state["mean"], np.float32))
+
+
+def main(argv=None):
+    """``python -m mindspore_rl_ext.utils.model_zoo [--zoo-dir DIR]``: list the zoo."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.utils.model_zoo",
+                                     description="List the pretrained models in the zoo.")
+    parser.add_argument("--zoo-dir", default=None)
+    args = parser.parse_args(argv)
+    print("searched, in order: " + ", ".join(str(d) for d in search_dirs(args.zoo_dir)))
+    print(f"'default' means {default_dataset_id()}")
+    for kind, models in list_models(zoo_dir=args.zoo_dir).items():
+        print(f"{kind}:")
+        for name, folder in models.items():
+            try:
+                params = read_params(folder, kind)
+                metrics = params.get("metrics", {})
+                steps = params.get("training", {}).get("steps")
+                print(f"  {name}  ({params.get('model_class')}, {steps} steps)  {folder}")
+                if metrics:
+                    print(f"      metrics: {json.dumps(metrics)[:300]}")
+            except CheckpointError as err:
+                print(f"  {name}  (unreadable: {err})")
+        if not models:
+            print("  (none)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,17 +1,20 @@
 """Property-based: malformed configs and dataset files end in our own error type with a
 message, never a raw traceback from deep inside yaml, h5py or MindSpore."""
 import os
+import pathlib
+import shutil
 import tempfile
 
 import h5py
 import numpy as np
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mindspore_rl_ext.algorithms.iql.config import load_config
 from mindspore_rl_ext.core.errors import ConfigError, DatasetError
-from mindspore_rl_ext.data import load_d4rl_hdf5
+from mindspore_rl_ext.data import load_d4rl_hdf5, load_minari
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -84,5 +87,41 @@ def test_random_bytes_as_dataset_file(blob):
             f.write(blob)
         try:
             load_d4rl_hdf5(path)
+        except DatasetError as e:
+            assert str(e)
+
+
+@pytest.fixture(scope="module")
+def minari_dataset(tmp_path_factory):
+    """A generated 120-step random Hopper dataset; tests copy it before damaging it."""
+    from mindspore_rl_ext.data.generate import generate_dataset
+
+    root = tmp_path_factory.mktemp("minari_src")
+    generate_dataset("hopper", "random", steps=120, seed=0, dataset_root=str(root),
+                     dataset_id="fuzz/hopper/random-v0")
+    return root
+
+
+@SETTINGS
+@given(st.data())
+def test_damaged_minari_files(minari_dataset, data):
+    with tempfile.TemporaryDirectory() as d:
+        root = os.path.join(d, "root")
+        shutil.copytree(minari_dataset, root)
+        files = sorted(str(p) for p in pathlib.Path(root).rglob("*") if p.is_file())
+        target = data.draw(st.sampled_from(files))
+        size = os.path.getsize(target)
+        how = data.draw(st.sampled_from(["truncate", "garbage", "delete"]))
+        if how == "truncate":
+            with open(target, "r+b") as f:
+                f.truncate(data.draw(st.integers(0, max(0, size - 1))))
+        elif how == "garbage":
+            with open(target, "r+b") as f:
+                f.seek(data.draw(st.integers(0, max(0, size - 1))))
+                f.write(data.draw(st.binary(min_size=1, max_size=64)))
+        else:
+            os.remove(target)
+        try:
+            load_minari("fuzz/hopper/random-v0", root)
         except DatasetError as e:
             assert str(e)

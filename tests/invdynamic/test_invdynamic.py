@@ -34,7 +34,8 @@ def _np_fancy(w, obs, next_obs, scale=1.0):
         x = x @ w[f"mlp.layers.{i}.weight"].T + w[f"mlp.layers.{i}.bias"]
         if i < 2:
             mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
-            x = (x - mu) / np.sqrt(var + 1e-5) * w[f"mlp.norms.{i}.gamma"] + w[f"mlp.norms.{i}.beta"]
+            x = ((x - mu) / np.sqrt(var + 1e-5) * w[f"mlp.norms.{i}.gamma"]
+                 + w[f"mlp.norms.{i}.beta"])
             x = _gelu_tanh(x)
     return np.tanh(x) * scale
 
@@ -175,7 +176,7 @@ def test_missing_model_lists_zoo_and_command(tmp_path):
 
 def test_default_model_ships_with_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
-    if model_zoo.DEFAULT_DATASET_ID not in model_zoo.list_models("invdyn")["invdyn"]:
+    if model_zoo.default_dataset_id() not in model_zoo.list_models("invdyn")["invdyn"]:
         pytest.skip("no shipped default inverse dynamics model in mindspore_rl_ext/zoo")
     model, params = FancyMlpInvDynamic.from_pretrained("default")
     assert params["metrics"]["val_mse"] < 0.2

@@ -193,7 +193,7 @@ def test_fit_learns_and_resumes_exactly(tmp_path):
         p.set_data(Tensor(init[n]))
     first.fit(d, steps=40, batch_size=32, log_every=20, ckpt_dir=str(tmp_path), log=None)
     assert (tmp_path / "train_state.json").is_file()
-    second = _small(lr=1e-2, ema_ratio=0.5)  # a fresh process would start from scratch: resume restores all
+    second = _small(lr=1e-2, ema_ratio=0.5)  # fresh weights: resume must restore everything
     lines = []
     hist2 = second.fit(d, steps=60, batch_size=32, log_every=20, ckpt_dir=str(tmp_path),
                        log=lines.append)
@@ -203,8 +203,8 @@ def test_fit_learns_and_resumes_exactly(tmp_path):
     for n, p in second.parameters_and_names():
         np.testing.assert_allclose(p.asnumpy(), ref[n].asnumpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(CheckpointError, match="another configuration"):
-        _small(lr=1e-2, ema_ratio=0.5).fit(d, steps=60, batch_size=64, log_every=20, ckpt_dir=str(tmp_path),
-                            log=None)
+        _small(lr=1e-2, ema_ratio=0.5).fit(d, steps=60, batch_size=64, log_every=20,
+                                           ckpt_dir=str(tmp_path), log=None)
 
 
 def test_fit_rejects_bad_data():
@@ -265,7 +265,7 @@ def test_missing_model_lists_zoo_and_command(tmp_path):
 def test_default_model_ships_with_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
     shipped = model_zoo.list_models("iql")["iql"]
-    if model_zoo.DEFAULT_DATASET_ID not in shipped:
+    if model_zoo.default_dataset_id() not in shipped:
         pytest.skip("no shipped default IQL model in mindspore_rl_ext/zoo")
     iql, params = Iql.from_pretrained("default")
     assert params["config"]["hidden_dim"] == 512 and params["metrics"]

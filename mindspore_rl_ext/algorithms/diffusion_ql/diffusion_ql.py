@@ -141,6 +141,12 @@ class DiffusionNetworks(nn.Cell):
 
 
 # ----------------------------------------------------------------------------- the update
+def max_q_backup_value(tq1, tq2, batch, n):
+    """min over critics of the max over n samples per state; tq* are (batch*n,) with the n
+    samples of a state adjacent (repeat_interleave order)."""
+    return ops.minimum(ops.amax(tq1.reshape(batch, n), 1), ops.amax(tq2.reshape(batch, n), 1))
+
+
 def _clip(grads, gn):
     return ops.clip_by_global_norm(grads, gn) if gn > 0 else grads
 
@@ -254,8 +260,7 @@ class DiffusionQLUpdate(nn.Cell):
             s_rpt = ops.repeat_interleave(next_s, self.n_backup, 0)
             a_rpt = ops.stop_gradient(self.ema_actor.sample(s_rpt))
             tq1, tq2 = self.critic_target(s_rpt, a_rpt)
-            tq = ops.minimum(tq1.reshape(b, self.n_backup).max(1),
-                             tq2.reshape(b, self.n_backup).max(1))
+            tq = max_q_backup_value(tq1, tq2, b, self.n_backup)
             s_next, a_next = s_rpt, a_rpt
         else:
             a_next = ops.stop_gradient(self.ema_actor.sample(next_s))
@@ -326,24 +331,15 @@ class DiffusionQLUpdate(nn.Cell):
             ops.assign(q, self.tau * p + (1.0 - self.tau) * q)
         return self.tau
 
-    def construct(self, s, a, r, next_s, not_done):
+    def critic_step(self, s, a, y, s_next, a_next, w_ood):
+        """One clipped Adam step of the twin critic towards y (+ the eg_ood penalty)."""
+        (critic_loss, penalty), cgrads = self.critic_grad(s, a, y, s_next, a_next, w_ood)
+        self.critic_opt(_clip(cgrads, self.gn))
+        return critic_loss, penalty
+
+    def actor_step(self, s, a):
+        """One Adam step of the actor (loss by algo); returns (actor_loss, bc_loss, q_loss)."""
         batch = s.shape[0]
-        zero = ops.zeros((), ms.float32)
-        critic_loss, target_q, penalty = zero, zero, zero
-        if self.train_critic:
-            y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
-            if self.algo == "eg_ood":
-                w_ood = self.ood_weights(s_next, a_next)
-            else:
-                w_ood = ops.zeros((s_next.shape[0],), ms.float32)
-            (critic_loss, penalty), cgrads = self.critic_grad(s, a, y, s_next, a_next, w_ood)
-            self.critic_opt(_clip(cgrads, self.gn))
-            target_q = ops.mean(y)
-        if self.algo == "eg_ood":
-            bt = self.bc_actor.random_t(batch)
-            bnoise = ops.standard_normal(a.shape)
-            _, bgrads = self.bc_grad(a, s, bt, bnoise)
-            self.bc_opt(bgrads)
         t = self.actor.random_t(batch)
         noise = ops.standard_normal(a.shape)
         coin = ops.standard_normal(()) > 0
@@ -360,6 +356,30 @@ class DiffusionQLUpdate(nn.Cell):
         (actor_loss, bc_loss, q_loss), agrads = self.actor_grad(s, a, t, noise, x_T, chain_noise,
                                                                coin, target, w)
         self.actor_opt(_clip(agrads, self.actor_gn))
+        return actor_loss, bc_loss, q_loss
+
+    def bc_actor_step(self, s, a):
+        """eg_ood: one Adam step of the separate diffusion BC model (its own optimiser)."""
+        t = self.bc_actor.random_t(s.shape[0])
+        noise = ops.standard_normal(a.shape)
+        loss, grads = self.bc_grad(a, s, t, noise)
+        self.bc_opt(grads)
+        return loss
+
+    def construct(self, s, a, r, next_s, not_done):
+        zero = ops.zeros((), ms.float32)
+        critic_loss, target_q, penalty = zero, zero, zero
+        if self.train_critic:
+            y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
+            if self.algo == "eg_ood":
+                w_ood = self.ood_weights(s_next, a_next)
+            else:
+                w_ood = ops.zeros((s_next.shape[0],), ms.float32)
+            critic_loss, penalty = self.critic_step(s, a, y, s_next, a_next, w_ood)
+            target_q = ops.mean(y)
+        if self.algo == "eg_ood":
+            self.bc_actor_step(s, a)
+        actor_loss, bc_loss, q_loss = self.actor_step(s, a)
         if self.algo != "bc":
             self.update_ema()
             self.update_critic_target()

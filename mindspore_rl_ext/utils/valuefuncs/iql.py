@@ -194,7 +194,8 @@ class Iql(nn.Cell):
 
         data: dict of numpy arrays ``obs``, ``act``, ``next_obs``, ``rew``, ``done``
         (aliases: ``observations``, ``actions``, ``next_observations``, ``rewards``,
-        ``tml``/``terminals``); rew/done of shape (N,) or (N, 1). done marks true
+        ``tml``/``terminals``; a TransitionDataset works too, as given: normalise its
+        observations first); rew/done of shape (N,) or (N, 1). done marks true
         terminals only (never time-limit truncations). Each compiled call runs
         ``log_every`` updates on batches gathered in-graph from device-resident copies
         of the arrays. With ``ckpt_dir``, the weights and optimiser state are saved every
@@ -203,6 +204,7 @@ class Iql(nn.Cell):
         ``callback(step, stats)`` runs after every chunk. Returns the training history.
         """
         what = "Iql.fit data"
+        data = common.as_dict(data, what)
         arrays = {
             "obs": common.column(data, "obs", "observations", dim=self.obs_dim, what=what),
             "act": common.column(data, "act", "actions", dim=self.act_dim, what=what),
