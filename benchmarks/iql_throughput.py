@@ -351,7 +351,7 @@ def bench_python(args):
     return path if os.path.exists(path) else None
 
 
-def run_worker(python, name, args, extra=()):
+def run_worker(python, name, args, extra=(), env=None):
     cmd = [python, os.path.abspath(__file__), "--worker", name, "--steps", str(args.steps),
            "--chunk", str(args.chunk), "--dataset-size", str(args.dataset_size),
            "--warmup", str(args.warmup), *extra]
@@ -360,7 +360,8 @@ def run_worker(python, name, args, extra=()):
     if args.d3rlpy_compile:
         cmd.append("--d3rlpy-compile")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(HERE))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(HERE),
+                          env=env)
     wall = time.perf_counter() - t0
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):

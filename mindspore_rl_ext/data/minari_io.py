@@ -33,6 +33,7 @@ from mindspore_rl_ext.data.transitions import TransitionDataset
 
 RESERVED_NAMESPACES = ("mujoco", "D4RL")  # the official Farama datasets; never written here
 GENERATE_COMMAND = "python -m mindspore_rl_ext.data.generate --env ENV --level LEVEL"
+_EPISODES_PER_READ = 256
 _OWN_ID = re.compile(r"msrl_ext/(?P<env>\w+)/(?P<level>[-\w]+?)-v\d+")
 
 
@@ -220,7 +221,7 @@ def _flatten(ds):
         "timeouts": np.empty(n, np.float32),
     }
     ends, row = [], 0
-    for ep in ds.storage.get_episodes(ds.episode_indices):
+    for ep in _episodes(ds):
         t = len(ep["rewards"])
         if t == 0:
             continue
@@ -244,6 +245,14 @@ def _flatten(ds):
                            f"total_steps says {n}")
     arrays["episode_ends"] = np.asarray(ends, np.int64)
     return arrays
+
+
+def _episodes(ds):
+    """The episodes as dicts, read in batches: HDF5 holds ~40 KB per episode group read
+    until its file closes, and minari closes it at the end of each get_episodes call."""
+    indices = ds.episode_indices
+    for start in range(0, len(indices), _EPISODES_PER_READ):
+        yield from ds.storage.get_episodes(indices[start:start + _EPISODES_PER_READ])
 
 
 def _unknown_id_message(dataset_id, dataset_root):

@@ -166,6 +166,15 @@ class DiffusionNoiseMLP(nn.Cell):
         temb = self.time_mlp(self.time_emb(t))
         return self.final(self.mid(ops.concat((x, temb, state), -1)))
 
+    def time_table(self, n_timesteps):
+        """time_mlp(emb(t)) for t = 0..T-1 -> (T, time_dim): computed once per reverse chain."""
+        return self.time_mlp(self.time_emb(ops.arange(n_timesteps, dtype=ms.int32)))
+
+    def with_time_embedding(self, x, temb, state):
+        """eps_theta with a precomputed time embedding row (broadcast over the batch)."""
+        temb = ops.broadcast_to(temb.reshape(1, -1), (x.shape[0], temb.shape[-1]))
+        return self.final(self.mid(ops.concat((x, temb, state), -1)))
+
 
 class Diffusion(nn.Cell):
     """Conditional DDPM policy a ~ p_theta(a | s) (predict-epsilon, clipped x0).
@@ -229,12 +238,11 @@ class Diffusion(nn.Cell):
     # ---- reverse chain
     def p_sample_loop(self, state, x, noises):
         """Reverse chain from x = x_T with noises (T, B, A); noises[k] used at step T-1-k."""
-        batch = state.shape[0]
         ma = self.max_action
+        table = self.model.time_table(self.n_timesteps)
         for k in range(self.n_timesteps):
             i = self.n_timesteps - 1 - k
-            t = ops.full((batch,), i, dtype=ms.int32)
-            eps = self.model(x, t, state)
+            eps = self.model.with_time_embedding(x, table[i], state)
             x0 = self._c_recip[i] * x - self._c_recipm1[i] * eps
             if self.clip_denoised:
                 x0 = ops.clamp(x0, -ma, ma)

@@ -15,6 +15,7 @@ from mindspore_rl_ext.data import behaviour
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5, save_d4rl_hdf5
 from mindspore_rl_ext.data.default_dataset import cache_root, default_dataset, load_dataset
 from mindspore_rl_ext.data.generate import generate_dataset, main
+from mindspore_rl_ext.data import minari_io
 from mindspore_rl_ext.data.minari_io import datasets_root, load_minari, write_minari
 
 ARRAYS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts",
@@ -55,6 +56,13 @@ def test_generated_dataset_matches_minari_episodes(hopper_root):
     assert episodes[-1].truncations[-1], "the step budget cuts the last episode as a truncation"
     assert np.abs(ds.actions).max() <= 1.0
     np.testing.assert_allclose(ds.episode_returns().sum(), ds.rewards.sum(dtype=np.float64), rtol=1e-6)
+
+
+def test_episodes_are_read_in_batches(hopper_root, monkeypatch):
+    whole = load_minari(HOPPER_ID, hopper_root)
+    monkeypatch.setattr(minari_io, "_EPISODES_PER_READ", 3)
+    assert len(whole.episode_ends) > 3
+    assert_same(load_minari(HOPPER_ID, hopper_root), whole)
 
 
 def test_d4rl_file_round_trip(hopper_root, tmp_path):

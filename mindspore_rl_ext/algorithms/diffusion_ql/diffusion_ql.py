@@ -319,16 +319,18 @@ class DiffusionQLUpdate(nn.Cell):
 
     # ---- targets
     def update_ema(self):
+        """ema <- d ema + (1-d) actor on steps where step % every == 0 and step >= start."""
         step = self.step.value()
         do = ops.logical_and(step % self.update_ema_every == 0, step >= self.step_start_ema)
-        d = ops.select(do, ops.ones((), ms.float32) * self.ema_decay, ops.ones((), ms.float32))
-        for p, e in zip(self.actor_params, self.ema_params):
-            ops.assign(e, d * e + (1.0 - d) * p)
-        return d
+        if do:
+            for p, e in zip(self.actor_params, self.ema_params):
+                ops.assign(e, ops.lerp(p, e, self.ema_decay))
+        return do
 
     def update_critic_target(self):
+        """target <- tau critic + (1-tau) target, every step."""
         for p, q in zip(self.critic_params, self.critic_target_params):
-            ops.assign(q, self.tau * p + (1.0 - self.tau) * q)
+            ops.assign(q, ops.lerp(q, p, self.tau))
         return self.tau
 
     def critic_step(self, s, a, y, s_next, a_next, w_ood):

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from mindspore_rl_ext.algorithms.diffusion_ql.selection import EarlyStopped
+from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.trainer import Trainer
 from mindspore_rl_ext.envs.gym_environment import make_env
 
@@ -132,12 +133,17 @@ class DiffusionQLTrainer(Trainer):
 
     def save_checkpoint(self, episode):
         super().save_checkpoint(episode)
-        if any(self._online_rows["rew"]):
+        if self._online_rows["rew"]:
             folder = os.path.join(self.ckpt_root, ONLINE_FILE)
             os.makedirs(folder, exist_ok=True)
             tmp = os.path.join(folder, f".{ONLINE_FILE}_{episode}.tmp.npz")
             np.savez(tmp, **{k: np.concatenate(v) for k, v in self._online_rows.items()})
             os.replace(tmp, os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"))
+            kept = set(ckpt.complete_steps(self.ckpt_root, self._network_names()))
+            for name in os.listdir(folder):  # follow the checkpoints' retention
+                stem = name[len(ONLINE_FILE) + 1:-len(".npz")]
+                if name.endswith(".npz") and stem.isdigit() and int(stem) not in kept:
+                    os.remove(os.path.join(folder, name))
 
     def restore(self):
         episode = super().restore()

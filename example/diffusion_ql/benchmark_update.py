@@ -1,0 +1,80 @@
+"""Milliseconds per compiled update of each algorithm (random data, the reference's sizes).
+
+    python benchmark_update.py --algos ql edp --obs_dim 17 --act_dim 6 --steps 200 --repeats 3
+
+Batch 256, 3x256 Mish MLPs, T=5 VP, twin critics, discount 0.99 (the EMA actor's chain for
+the targets is included), one while-loop graph of ``--steps`` updates per call; the first
+call (compile + one call's steps) is not timed; the best of ``--repeats`` timed calls is reported
+(the machine may be shared), with the load average.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..", "..")))
+
+from mindspore_rl_ext.core.device import init_mindspore  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--algos", nargs="+", default=["ql", "edp"])
+    p.add_argument("--obs_dim", type=int, default=17)
+    p.add_argument("--act_dim", type=int, default=6)
+    p.add_argument("--T", type=int, default=5)
+    p.add_argument("--batch_size", type=int, default=256)
+    p.add_argument("--hidden_dim", type=int, default=256)
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--max_q_backup", action="store_true")
+    p.add_argument("--device", default="CPU")
+    args = p.parse_args(argv)
+    init_mindspore(args.device)
+    import mindspore as ms
+    import numpy as np
+    from mindspore import Tensor
+
+    from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (DiffusionNetworks,
+                                                                       DiffusionQLTrainLoop,
+                                                                       DiffusionQLUpdate)
+
+    n = 100_000
+    rng = np.random.default_rng(0)
+    arrays = {"observations": rng.standard_normal((n, args.obs_dim)).astype(np.float32),
+              "actions": rng.uniform(-1, 1, (n, args.act_dim)).astype(np.float32),
+              "rewards": rng.standard_normal(n).astype(np.float32),
+              "next_observations": rng.standard_normal((n, args.obs_dim)).astype(np.float32),
+              "terminals": np.zeros(n, np.float32)}
+    results = {}
+    for algo in args.algos:
+        ms.set_seed(0)
+        nets = DiffusionNetworks(args.obs_dim, args.act_dim, 1.0, algo, args.T, "vp",
+                                 args.hidden_dim, args.hidden_dim)
+        update = DiffusionQLUpdate(nets, algo=algo, max_q_backup=args.max_q_backup)
+        loop = DiffusionQLTrainLoop(update, arrays)
+        t0 = time.perf_counter()  # same index shape as the timed calls: no recompilation
+        loop(Tensor(rng.integers(0, n, (args.steps, args.batch_size)).astype(np.int32))).asnumpy()
+        compile_s = time.perf_counter() - t0
+        times = []
+        for _ in range(args.repeats):
+            idx = Tensor(rng.integers(0, n, (args.steps, args.batch_size)).astype(np.int32))
+            t0 = time.perf_counter()
+            loop(idx).asnumpy()
+            times.append((time.perf_counter() - t0) * 1000.0 / args.steps)
+        results[algo] = {"ms_per_update_best": round(min(times), 2),
+                         "ms_per_update_all": [round(t, 2) for t in times],
+                         "compile_s": round(compile_s, 1)}
+        print(f"{algo}: {min(times):.2f} ms/update (runs {', '.join(f'{t:.1f}' for t in times)}; "
+              f"first call incl. compile {compile_s:.1f} s)", flush=True)
+    info = {"obs_dim": args.obs_dim, "act_dim": args.act_dim, "T": args.T,
+            "batch_size": args.batch_size, "hidden_dim": args.hidden_dim,
+            "threads": os.environ.get("MSRL_EXT_CPU_THREADS", str(os.cpu_count())),
+            "loadavg": os.getloadavg(), "results": results}
+    print(json.dumps(info))
+
+
+if __name__ == "__main__":
+    main()
