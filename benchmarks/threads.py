@@ -35,7 +35,7 @@ def main(argv=None):
     else:
         settings = [(t, o) for t in args.threads.split(",") for o in args.omp.split(",")]
     wargs = argparse.Namespace(steps=args.steps, chunk=args.chunk, dataset_size=100_000,
-                               warmup=0, threads=None, d3rlpy_compile=False)
+                               warmup=0, d3rlpy_steps=0, threads=None, d3rlpy_compile=False)
     results = {f"threads_num={t},OMP_NUM_THREADS={o}": [] for t, o in settings}
     load_before = os.getloadavg()
     for r in range(args.rounds):

@@ -10,16 +10,28 @@ file (every network of that episode). The run's ``config.json`` (next to ``ckpt/
 target critic's min Q (``--eval_selection`` argmax|first to change).
 """
 import argparse
+import importlib.util
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..", "..")))
-sys.path.insert(0, HERE)
 
 from mindspore_rl_ext.core.device import init_mindspore  # noqa: E402
-from train import add_common_args, overrides_from  # noqa: E402
+
+
+def _sibling(name):
+    """example/diffusion_ql/<name>.py, whatever else is importable as ``name``."""
+    spec = importlib.util.spec_from_file_location(f"diffusion_ql_example_{name}",
+                                                  os.path.join(HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_train = _sibling("train")
+add_common_args, overrides_from = _train.add_common_args, _train.overrides_from
 
 
 def parse_args(argv=None):

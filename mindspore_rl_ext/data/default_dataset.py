@@ -2,16 +2,15 @@
 
 The default dataset is ``msrl_ext/hopper/medium-v0`` (1M steps, seed 0), generated on
 first use into the cache root (``$MSRL_EXT_DATA_ROOT``, default
-``~/.cache/mindspore_rl_ext/datasets``) and read from there afterwards. Until
-``behaviour_policies/hopper_medium.npz`` ships it falls back to ``msrl_ext/hopper/random-v0``
-with a warning. Another step count gets its own id, ``.../<level>-s<steps>-v0``.
+``~/.cache/mindspore_rl_ext/datasets``) from the shipped behaviour policy
+``behaviour_policies/hopper_medium.npz``, and read from there afterwards. Another step
+count gets its own id, ``.../medium-s<steps>-v0``.
 """
 import logging
 import os
 import pathlib
 
 from mindspore_rl_ext.core.errors import DatasetError
-from mindspore_rl_ext.data import behaviour
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 from mindspore_rl_ext.data.minari_io import load_minari
 
@@ -34,10 +33,6 @@ def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
 
     root = pathlib.Path(dataset_root) if dataset_root is not None else cache_root()
     level = DEFAULT_LEVEL
-    if not behaviour.policy_path(DEFAULT_ENV, level).is_file():
-        logger.warning("behaviour policy %s is not shipped yet: the default dataset falls back "
-                       "to level 'random'", behaviour.policy_path(DEFAULT_ENV, level))
-        level = "random"
     name = level if steps == DEFAULT_STEPS else f"{level}-s{steps}"
     dataset_id = generate.dataset_id_for(DEFAULT_ENV, name)
     if not (root / dataset_id / "data").is_dir():

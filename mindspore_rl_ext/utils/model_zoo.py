@@ -218,6 +218,7 @@ def write_model(folder, named_params, params):
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / WEIGHTS_FILE
     save_params(named_params, str(weights))
+    os.chmod(weights, 0o644)  # MindSpore writes checkpoints owner-read-only (0400)
     params = dict(params, weights=WEIGHTS_FILE, weights_sha256=file_sha256(weights),
                   format_version=FORMAT_VERSION)
     _atomic_write_text(folder / PARAMS_FILE, json.dumps(_jsonable(params), indent=2) + "\n")

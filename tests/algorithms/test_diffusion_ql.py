@@ -90,17 +90,18 @@ class _Chain(nn.Cell):
         return self.d.p_sample_loop(s, x, n)
 
 
-@pytest.mark.parametrize("coin", [True, False])
-def test_ql_actor_loss_is_bc_plus_eta_times_normalised_q(coin):
+def test_ql_actor_loss_is_bc_plus_eta_times_normalised_q():
     nets, up = make_update("ql", eta=2.5)
     s, a, t, noise, x_T, chain = _fixed_inputs(1)
-    loss, bc, q = _Call(up, "_actor_loss")(*map(Tensor, (s, a, t, noise, x_T, chain)),
-                                           Tensor(coin), Tensor(noise), Tensor(np.ones((B, 1), np.float32)))
+    call = _Call(up, "_actor_loss")
     new_a = _Chain(nets.actor)(Tensor(s), Tensor(x_T), Tensor(chain))
     q1, q2 = (_np(v) for v in _Net(nets.critic)(Tensor(s), new_a))
-    expected_q = -q1.mean() / np.abs(q2).mean() if coin else -q2.mean() / np.abs(q1).mean()
-    assert float(_np(q)) == pytest.approx(expected_q, rel=1e-4)
-    assert float(_np(loss)) == pytest.approx(float(_np(bc)) + 2.5 * expected_q, rel=1e-4)
+    for coin in (True, False):  # Q1 / |Q2| or Q2 / |Q1|, the other critic as the scale
+        loss, bc, q = call(*map(Tensor, (s, a, t, noise, x_T, chain)), Tensor(coin), Tensor(noise),
+                           Tensor(np.ones((B, 1), np.float32)))
+        expected_q = -q1.mean() / np.abs(q2).mean() if coin else -q2.mean() / np.abs(q1).mean()
+        assert float(_np(q)) == pytest.approx(expected_q, rel=1e-4)
+        assert float(_np(loss)) == pytest.approx(float(_np(bc)) + 2.5 * expected_q, rel=1e-4)
 
 
 @pytest.mark.parametrize("normalize", [True, False])
@@ -230,8 +231,9 @@ def _arrays(n=64, seed=0):
             "terminals": (rng.random(n) < 0.1).astype(np.float32)}
 
 
-@pytest.mark.parametrize("algo", ["qg", "edp", "bc", "eg_ood"])
+@pytest.mark.parametrize("algo", ["edp", "eg_ood"])
 def test_every_algo_runs_compiled_steps_with_finite_losses(algo):
+    """(bc, qg and ql full updates are compiled and run by the toy and script tests.)"""
     nets, up = make_update(algo, T=2)  # T=2: a smaller graph to compile
     ema0 = [p.asnumpy().copy() for p in nets.ema_actor.get_parameters()]
     bc0 = [p.asnumpy().copy() for p in nets.actor.trainable_params()]

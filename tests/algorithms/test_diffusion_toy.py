@@ -84,6 +84,7 @@ def test_bc_covers_the_modes_near_the_dataset_mean(bc_run):
 
 
 def test_toy_plots_and_files(bc_run):
+    pytest.importorskip("matplotlib")
     cfg, run, rdir, summary, _ = bc_run
     assert rdir == toy_results_dir(cfg)
     for name in ("config.json", "eval.npy", "summary_1.json",
@@ -122,9 +123,17 @@ def test_q_guided_policies_beat_bc(bc_run, algo, steps):
     cfg, bc, rdir, bc_summary, _ = bc_run
     run = ToyRun(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), data=bc.data)
     run.learner.learn(steps)
-    summary = run.evaluate()
+    summary = run.evaluate(with_policy=False)
     assert summary["mean_reward_samples"] > bc_summary["mean_reward_samples"] + 0.2, summary
     assert summary["mean_reward_samples"] > 0.65, summary
+    # the plotted landscape is Q(s=0, a=(x, y)) with x horizontal: high at the reward-1 mode
+    # (upper right, 45 deg), low at the reward-0 mode (top); the reference plotted Q(grid, 0)
+    xs, ys, q = run.q_grid()
+    def at(point):
+        return q[np.abs(ys - point[1]).argmin(), np.abs(xs - point[0]).argmin()]
+    centres = GAUSSIAN_CENTRES / 1.414
+    assert at(centres[7]) > at(centres[0]) + 0.5
+    assert at(centres[7]) > at(centres[1]) + 0.5  # upper left (reward 1/7): not a transpose
 
 
 @pytest.mark.slow
@@ -134,5 +143,5 @@ def test_q_guided_policies_beat_bc_longer(bc_run, algo, steps, floor):
     cfg, bc, rdir, bc_summary, _ = bc_run
     run = ToyRun(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), data=bc.data)
     run.learner.learn(steps)
-    summary = run.evaluate()
+    summary = run.evaluate(with_policy=False)
     assert summary["mean_reward_samples"] > max(floor, bc_summary["mean_reward_samples"] + 0.2), summary

@@ -3,7 +3,9 @@
 Checkpoints (one folder per network): ``actor`` (the diffusion policy), ``ema_actor``
 (its EMA, the critic-target actor), ``critic`` (twin Q), ``critic_target``, and ``bc_actor``
 for eg_ood. The resume state holds the optimiser moments and steps and the update counter;
-host state the index RNG and, in online fine-tuning, the collected transitions.
+host state the index RNG and, in online fine-tuning, the collected transitions. The
+diffusion noise is drawn in-graph by MindSpore's stateful random kernels, whose state cannot
+be saved: a resumed run is the same process statistically, not bit for bit.
 
 Online fine-tuning (``online_params.training_mode = online``): after ``num_epochs`` offline
 episodes, each further episode first collects ``env_steps_per_episode`` transitions with
@@ -77,6 +79,8 @@ class DiffusionQLTrainer(Trainer):
         return size, returns
 
     def train_one_episode(self):
+        if self.early_stopped:  # resumed from a run that had stopped early
+            raise EarlyStopped(f"this run early-stopped at episode {self.episode} already")
         extra = {}
         if self.online_phase():
             size, returns = self.collect(self.online["env_steps_per_episode"])
@@ -129,7 +133,7 @@ class DiffusionQLTrainer(Trainer):
 
     def load_host_state(self, state):
         self.msrl.learner.rng.bit_generator.state = state["index_rng"]
-        self._saved_buffer_size = int(state.get("buffer_size", self.msrl.learner.size))
+        self.early_stopped = bool(state.get("early_stopped", False))
 
     def save_checkpoint(self, episode):
         super().save_checkpoint(episode)
