@@ -22,5 +22,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6"],
+        # PNG plots of the 2-D bandit toy (example/diffusion_ql/bandit_toy.py); optional
+        "plots": ["matplotlib>=3.7"],
     },
 )
