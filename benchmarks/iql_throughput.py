@@ -104,7 +104,7 @@ def timed_calls(fn, n_calls):
 
 
 # --------------------------------------------------------------------------- ours
-def worker_ours(args):
+def setup_ours(args):
     sys.path.insert(0, os.path.dirname(HERE))
     from mindspore_rl_ext.core.device import init_mindspore
 
@@ -136,17 +136,17 @@ def worker_ours(args):
     t0 = time.perf_counter()
     learner.learn(chunk)  # compile + first chunk
     first_s = time.perf_counter() - t0
-    n_calls = max(1, args.steps // chunk)
-    times = timed_calls(lambda: learner.learn(chunk), n_calls)
-    total = sum(times)
-    emit({"framework": "ours", "ms_per_update": 1000 * total / (n_calls * chunk),
-          "ms_per_update_best_call": 1000 * min(times) / chunk,
-          "updates": n_calls * chunk, "steps_per_call": chunk, "dataset_size": args.dataset_size,
-          "build_s": round(build_s, 2), "compile_and_first_call_s": round(first_s, 2),
-          "threads": args.threads or os.environ.get("MSRL_EXT_CPU_THREADS") or "default"})
+
+    def run():
+        return {"ms_per_update": 1000 * timed_calls(lambda: learner.learn(chunk), 1)[0] / chunk}
+
+    info = {"steps_per_call": chunk, "dataset_size": args.dataset_size,
+            "build_s": round(build_s, 2), "compile_and_first_call_s": round(first_s, 2),
+            "threads_num": args.threads or os.environ.get("MSRL_EXT_CPU_THREADS") or "default"}
+    return info, {args.label or "ours": run}
 
 
-def worker_matmul(args):
+def setup_matmul(args):
     """Plain MindSpore GRAPH_MODE matmul FLOP/s: a chain of n x n @ n x n matmuls."""
     sys.path.insert(0, os.path.dirname(HERE))
     from mindspore_rl_ext.core.device import init_mindspore
@@ -168,20 +168,24 @@ def worker_matmul(args):
                 x = self.mm(x, self.w)
             return x
 
-    out = {"framework": "matmul"}
+    cells = {}
     for n, reps in ((256, 64), (1024, 8)):
-        cell = Chain(n, reps)
         x = Tensor(np.random.default_rng(1).standard_normal((n, n)).astype(np.float32))
-        cell(x).asnumpy()
-        times = timed_calls(lambda: cell(x).asnumpy(), 15)
-        flops = 2 * n ** 3 * reps
-        out[f"gflops_{n}_median"] = flops / statistics.median(times) / 1e9
-        out[f"gflops_{n}_best"] = flops / min(times) / 1e9
-    emit(out)
+        cells[n] = (Chain(n, reps), x, 2 * n ** 3 * reps)
+        cells[n][0](x).asnumpy()
+
+    def run():
+        out = {}
+        for n, (cell, x, flops) in cells.items():
+            times = timed_calls(lambda: cell(x).asnumpy(), 5)
+            out[f"gflops_{n}"] = flops / statistics.median(times) / 1e9
+        return out
+
+    return {}, {"matmul": run}
 
 
 # --------------------------------------------------------------------------- d3rlpy
-def worker_d3rlpy(args):
+def setup_d3rlpy(args):
     import d3rlpy
     import torch
 
@@ -208,26 +212,27 @@ def worker_d3rlpy(args):
     t0 = time.perf_counter()
     steps(args.warmup)
     first_s = time.perf_counter() - t0
-    chunk = 50
-    n_calls = max(1, args.d3rlpy_steps // chunk)
-    # torch's default (one OpenMP thread per core) and 1 thread, alternating: OpenMP's
-    # spinning threads collapse under a loaded machine, so the headline is the faster one.
-    per = {default_threads: [], 1: []}
-    for _ in range(n_calls):
-        for th in per:
-            torch.set_num_threads(th)
-            per[th] += timed_calls(lambda: steps(chunk), 1)
-    ms = {th: 1000 * sum(v) / (len(v) * chunk) for th, v in per.items()}
-    best = min(ms, key=ms.get)
-    emit({"framework": "d3rlpy", "ms_per_update": ms[best], "torch_threads": best,
-          "ms_per_update_by_torch_threads": {str(k): v for k, v in ms.items()},
-          "updates": n_calls * chunk, "warmup_s": round(first_s, 2),
-          "compile_graph": args.d3rlpy_compile, "versions": {"d3rlpy": d3rlpy.__version__,
-                                                            "torch": torch.__version__}})
+
+    # torch's default (one OpenMP thread per core) and 1 thread: OpenMP's spinning threads
+    # collapse on a loaded machine, so the driver's headline "d3rlpy" is the faster one.
+    def runner(threads, n):
+        def run():
+            torch.set_num_threads(threads)
+            return {"ms_per_update": 1000 * timed_calls(lambda: steps(n), 1)[0] / n}
+        return run
+
+    info = {"warmup_s": round(first_s, 2), "torch_default_threads": default_threads,
+            "compile_graph": args.d3rlpy_compile,
+            "versions": {"d3rlpy": d3rlpy.__version__, "torch": torch.__version__}}
+    measures = {"d3rlpy_torch_threads_1": runner(1, args.d3rlpy_steps)}
+    if default_threads != 1:
+        measures[f"d3rlpy_torch_threads_{default_threads}"] = runner(
+            default_threads, max(5, args.d3rlpy_steps // 10))
+    return info, measures
 
 
 # --------------------------------------------------------------------------- JAX / Flax
-def worker_jax(args):
+def setup_jax(args):
     import flax
     import flax.linen as fnn
     import jax
@@ -323,8 +328,6 @@ def worker_jax(args):
                          donate_argnums=0)
     rng = np.random.default_rng(0)
     chunk = args.chunk
-    results = {"framework": "jax", "versions": {"jax": jax.__version__, "flax": flax.__version__,
-                                                "optax": optax.__version__}}
     holder = {"st": state}
 
     def run_jit(n):
@@ -341,16 +344,33 @@ def worker_jax(args):
         losses.block_until_ready()
         holder["st"] = st
 
+    info = {"versions": {"jax": jax.__version__, "flax": flax.__version__, "optax": optax.__version__}}
+    measures = {}
     for name, fn in (("jax_jit", run_jit), ("jax_scan", run_scan)):
         t0 = time.perf_counter()
         fn(chunk)  # compile + first chunk
-        first_s = time.perf_counter() - t0
-        n_calls = max(1, args.steps // chunk)
-        times = timed_calls(lambda: fn(chunk), n_calls)
-        results[name] = {"ms_per_update": 1000 * sum(times) / (n_calls * chunk),
-                         "ms_per_update_best_call": 1000 * min(times) / chunk,
-                         "updates": n_calls * chunk, "compile_and_first_call_s": round(first_s, 2)}
-    emit(results)
+        info[f"{name}_compile_and_first_call_s"] = round(time.perf_counter() - t0, 2)
+        measures[name] = (lambda f: lambda: {
+            "ms_per_update": 1000 * timed_calls(lambda: f(chunk), 1)[0] / chunk})(fn)
+    return info, measures
+
+
+def serve(args, setup):
+    """Set up, report ready, then answer "run" lines on stdin with one measurement of every
+    entry each (the driver interleaves workers run by run); "quit" ends."""
+    info, measures = setup(args)
+    if not args.serve:  # one-shot: args.steps // args.chunk runs, averaged
+        runs = [{k: f() for k, f in measures.items()} for _ in range(max(1, args.steps // args.chunk))]
+        for k in measures:
+            info[k] = statistics.mean(r[k]["ms_per_update"] for r in runs)
+        emit({"framework": args.worker, "ms_per_update": info[next(iter(measures))], **info})
+        return
+    emit({"ready": True, **info})
+    for line in sys.stdin:
+        if line.strip() == "run":
+            emit({k: f() for k, f in measures.items()})
+        elif line.strip() == "quit":
+            break
 
 
 # --------------------------------------------------------------------------- driver
@@ -360,25 +380,69 @@ def bench_python(args):
     return path if os.path.exists(path) else None
 
 
-def run_worker(python, name, args, extra=(), env=None):
+def worker_cmd(python, name, args, serve=False, label=None, dataset_size=None):
     cmd = [python, os.path.abspath(__file__), "--worker", name, "--steps", str(args.steps),
-           "--chunk", str(args.chunk), "--dataset-size", str(args.dataset_size),
-           "--warmup", str(args.warmup), "--d3rlpy-steps", str(args.d3rlpy_steps), *extra]
+           "--chunk", str(args.chunk), "--dataset-size", str(dataset_size or args.dataset_size),
+           "--warmup", str(args.warmup), "--d3rlpy-steps", str(args.d3rlpy_steps)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     if args.d3rlpy_compile:
         cmd.append("--d3rlpy-compile")
+    if serve:
+        cmd.append("--serve")
+    if label:
+        cmd += ["--label", label]
+    return cmd
+
+
+def run_worker(python, name, args, env=None):
+    """One-shot worker in a subprocess (used by threads.py): its final result dict."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(HERE),
-                          env=env)
+    proc = subprocess.run(worker_cmd(python, name, args), capture_output=True, text=True,
+                          cwd=os.path.dirname(HERE), env=env)
     wall = time.perf_counter() - t0
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            out = json.loads(line[len(RESULT_TAG):])
-            out["process_wall_s"] = round(wall, 1)
-            return out
+    results = [json.loads(line[len(RESULT_TAG):]) for line in proc.stdout.splitlines()
+               if line.startswith(RESULT_TAG)]
+    if results:
+        results[-1]["process_wall_s"] = round(wall, 1)
+        return results[-1]
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
     return {"framework": name, "error": f"exit {proc.returncode}", "output_tail": tail}
+
+
+class Worker:
+    """A serving worker process: set up once, then one measurement per ``run()``."""
+
+    def __init__(self, label, cmd):
+        import tempfile
+
+        self.label = label
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, bufsize=1,
+                                     cwd=os.path.dirname(HERE))
+        self.info = self._read()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith(RESULT_TAG):
+                return json.loads(line[len(RESULT_TAG):])
+        self.err.seek(0)
+        tail = self.err.read().strip().splitlines()[-15:]
+        raise RuntimeError(f"worker {self.label} exited ({self.proc.wait()}): " + "\n".join(tail))
+
+    def run(self):
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=120)
 
 
 def median(values):
@@ -388,14 +452,16 @@ def median(values):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=1000, help="timed updates per run")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=1000, help="updates per run (one-shot workers)")
     p.add_argument("--chunk", type=int, default=1000,
-                   help="updates per compiled call (ours: n_steps_per_episode; jax_scan)")
+                   help="updates per measurement and per compiled call (ours: "
+                        "n_steps_per_episode; jax_scan; jax_jit calls)")
     p.add_argument("--dataset-size", type=int, default=100_000)
-    p.add_argument("--warmup", type=int, default=50, help="d3rlpy warm-up updates")
-    p.add_argument("--d3rlpy-steps", type=int, default=300,
-                   help="timed d3rlpy updates per torch thread setting (it is the slow one)")
+    p.add_argument("--warmup", type=int, default=20, help="d3rlpy warm-up updates")
+    p.add_argument("--d3rlpy-steps", type=int, default=100,
+                   help="d3rlpy updates per measurement with 1 torch thread (a tenth of it "
+                        "with torch's default threads)")
     p.add_argument("--frameworks", default="ours,d3rlpy,jax")
     p.add_argument("--no-size-check", action="store_true", help="skip ours on 1M transitions")
     p.add_argument("--threads", type=int, default=None,
@@ -404,65 +470,82 @@ def main(argv=None):
                    help=f"python of the bench venv (default {DEFAULT_VENV}/bin/python)")
     p.add_argument("--d3rlpy-compile", action="store_true", help="d3rlpy compile_graph=True")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--label", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.worker:
-        {"ours": worker_ours, "matmul": worker_matmul, "d3rlpy": worker_d3rlpy,
-         "jax": worker_jax}[args.worker](args)
+        serve(args, {"ours": setup_ours, "matmul": setup_matmul, "d3rlpy": setup_d3rlpy,
+                     "jax": setup_jax}[args.worker])
         return
 
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = set(frameworks) - {"ours", "d3rlpy", "jax"}
+    if unknown:
+        raise SystemExit(f"unknown framework(s) {sorted(unknown)} (ours, d3rlpy, jax)")
     venv_python = bench_python(args)
-    skipped = {}
-    jobs = []
+    skipped, specs = {}, []
     for f in frameworks:
         if f == "ours":
-            jobs.append(("ours", sys.executable, ()))
-        elif f in ("d3rlpy", "jax"):
-            if venv_python is None:
-                skipped[f] = f"bench venv not found; create it with `{SETUP_CMD}` " \
-                             f"(or pass --bench-python)"
-            else:
-                jobs.append((f, venv_python, ()))
+            specs.append(("ours", worker_cmd(sys.executable, "ours", args, True, "ours")))
+            if not args.no_size_check:
+                specs.append(("ours_1m", worker_cmd(sys.executable, "ours", args, True, "ours_1m",
+                                                    dataset_size=1_000_000)))
+            specs.append(("matmul", worker_cmd(sys.executable, "matmul", args, True)))
+        elif venv_python is None:
+            skipped[f] = f"bench venv not found; create it with `{SETUP_CMD}` (or pass --bench-python)"
         else:
-            raise SystemExit(f"unknown framework '{f}' (ours, d3rlpy, jax)")
-    if "ours" in frameworks and not args.no_size_check:
-        jobs.append(("ours_1m", sys.executable, ()))
-    if "ours" in frameworks:
-        jobs.append(("matmul", sys.executable, ()))
+            specs.append((f, worker_cmd(venv_python, f, args, True)))
 
     load_before = os.getloadavg()
-    rounds = []
-    for r in range(args.rounds):
-        order = jobs if r % 2 == 0 else jobs[::-1]
-        results = {}
-        for name, python, extra in order:
-            worker = "ours" if name == "ours_1m" else name
-            sub = argparse.Namespace(**vars(args))
-            if name == "ours_1m":
-                sub.dataset_size = 1_000_000
-            print(f"[round {r + 1}/{args.rounds}] {name} ...", file=sys.stderr, flush=True)
-            results[name] = run_worker(python, worker, sub)
-        rounds.append(results)
+    workers, setup_info = [], {}
+    try:
+        for label, cmd in specs:  # one at a time, so compilations do not overlap
+            print(f"[setup] {label} ...", file=sys.stderr, flush=True)
+            try:
+                w = Worker(label, cmd)
+            except RuntimeError as e:
+                skipped[label] = str(e)
+                continue
+            workers.append(w)
+            setup_info[label] = w.info
+        rounds = []
+        for r in range(args.rounds):
+            order = workers if r % 2 == 0 else workers[::-1]
+            results = {}
+            for w in order:
+                print(f"[round {r + 1}/{args.rounds}] {w.label} ...", file=sys.stderr, flush=True)
+                results.update(w.run())
+            rounds.append(results)
+    finally:
+        for w in workers:
+            w.close()
+
+    # headline d3rlpy = its faster torch thread setting in each round
+    for res in rounds:
+        d3 = [v["ms_per_update"] for k, v in res.items() if k.startswith("d3rlpy_torch_threads_")]
+        if d3:
+            res["d3rlpy"] = {"ms_per_update": min(d3)}
 
     def ms_of(res, name):
-        if name in ("jax_jit", "jax_scan"):
-            return (res.get("jax") or {}).get(name, {}).get("ms_per_update")
         return (res.get(name) or {}).get("ms_per_update")
 
-    names = [n for n in ("ours", "ours_1m", "d3rlpy", "jax_jit", "jax_scan")
+    names = [n for n in ("ours", "ours_1m", "d3rlpy", "d3rlpy_torch_threads_1",
+                         "d3rlpy_torch_threads_2", "jax_jit", "jax_scan")
              if any(ms_of(r, n) is not None for r in rounds)]
+    names += sorted({k for r in rounds for k in r if k.startswith("d3rlpy_torch_threads_")} - set(names))
     ms_med = {n: median([ms_of(r, n) for r in rounds]) for n in names}
     report = {
         "benchmark": "iql_update_throughput",
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(),
                     "loadavg_before": [round(x, 2) for x in load_before],
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-                    "note": "shared machine: other jobs run concurrently; frameworks alternate "
-                            "within each round, so compare ratios (per round) over absolutes"},
+                    "note": "shared machine: other jobs run concurrently; the frameworks' "
+                            "measurements alternate within each round, so compare per-round "
+                            "ratios over absolute times"},
         "setup": {"obs_dim": OBS_DIM, "act_dim": ACT_DIM, "hidden": list(HIDDEN), "batch": BATCH,
-                  "dataset_size": args.dataset_size, "timed_updates_per_run": args.steps,
-                  "ours_steps_per_call": args.chunk, "rounds": args.rounds, **HP},
+                  "dataset_size": args.dataset_size, "updates_per_measurement": args.chunk,
+                  "d3rlpy_updates_per_measurement": args.d3rlpy_steps, "rounds": args.rounds, **HP},
         "ms_per_update_median": {n: _r(v) for n, v in ms_med.items()},
         "updates_per_s_median": {n: _r(1000.0 / v) for n, v in ms_med.items() if v},
     }
@@ -487,23 +570,23 @@ def main(argv=None):
                 "ms_per_update_100k": _r(ms_med["ours"]), "ms_per_update_1m": _r(ms_med["ours_1m"]),
                 "ratio_1m_over_100k_per_round": [_r(x) for x in rr], "ratio_median": _r(median(rr))}
         flops, parts = iql_update_flops()
-        mm = [r["matmul"] for r in rounds if "gflops_256_median" in (r.get("matmul") or {})]
         achieved = flops / (ms_med["ours"] / 1000) / 1e9
-        best_ours = min(r["ours"]["ms_per_update"] for r in rounds if ms_of(r, "ours"))
-        report["flops"] = {
-            "matmul_flops_per_update": flops, "breakdown": parts,
-            "ours_achieved_gflops_median": _r(achieved),
-            "ours_achieved_gflops_best_round": _r(flops / (best_ours / 1000) / 1e9),
-            "mindspore_matmul_gflops_256x256x256": _r(median([m["gflops_256_median"] for m in mm])),
-            "mindspore_matmul_gflops_1024x1024x1024": _r(median([m["gflops_1024_median"] for m in mm])),
-        }
+        best_ours = min(ms_of(r, "ours") for r in rounds if ms_of(r, "ours"))
+        fl = {"matmul_flops_per_update": flops, "breakdown": parts,
+              "ours_achieved_gflops_median": _r(achieved),
+              "ours_achieved_gflops_best_round": _r(flops / (best_ours / 1000) / 1e9)}
+        mm = [r["matmul"] for r in rounds if "matmul" in r]
         if mm:
-            report["flops"]["ours_fraction_of_matmul_256"] = _r(
-                achieved / report["flops"]["mindspore_matmul_gflops_256x256x256"])
-            if "jax_jit" in names:
-                report["flops"]["jax_jit_achieved_gflops_median"] = _r(flops / (ms_med["jax_jit"] / 1000) / 1e9)
+            fl["mindspore_matmul_gflops_256x256x256"] = _r(median([m["gflops_256"] for m in mm]))
+            fl["mindspore_matmul_gflops_1024x1024x1024"] = _r(median([m["gflops_1024"] for m in mm]))
+            fl["ours_fraction_of_matmul_256"] = _r(achieved / fl["mindspore_matmul_gflops_256x256x256"])
+        for other in ("jax_jit", "jax_scan", "d3rlpy"):
+            if ms_med.get(other):
+                fl[f"{other}_achieved_gflops_median"] = _r(flops / (ms_med[other] / 1000) / 1e9)
+        report["flops"] = fl
+    report["worker_setup"] = setup_info
     report["skipped"] = skipped
-    report["rounds"] = rounds
+    report["rounds"] = [{k: {kk: _r(vv) for kk, vv in v.items()} for k, v in r.items()} for r in rounds]
     print(json.dumps(report, indent=1))
 
 

@@ -5,8 +5,9 @@
         [--algos ql qg edp bc eg_ood] [--no-iql]
 
 Every run trains ``--episodes`` x 1000 gradient steps from scratch (fresh folders) through
-``train.py`` (and ``example/iql/train.py`` for IQL), evaluates 10 episodes at the middle and
-the end, and reports the final and best normalised score of each, plus the dataset's average.
+``train.py`` (and ``example/iql/train.py`` for IQL), evaluates 10 episodes every
+``--eval_freq`` episodes (default: the middle and the end), and reports the final and best
+normalised score of each, plus the dataset's average.
 Runs already finished in ``--work`` are reused (delete the folder to redo them).
 """
 import argparse
@@ -47,7 +48,7 @@ def run_diffusion(algo, args):
     if not (os.path.isfile(log) and "train end" in open(log, encoding="utf-8").read()):
         cmd = [sys.executable, os.path.join(HERE, "train.py"), "--env_name", args.dataset,
                "--algo", algo, "--T", str(args.T), "--num_epochs", str(args.episodes),
-               "--eval_freq", str(max(1, args.episodes // 2)), "--device", "CPU",
+               "--eval_freq", str(args.eval_freq or max(1, args.episodes // 2)), "--device", "CPU",
                "--dir", folder, "--log_file", log, "--no-resume", "--seed", str(args.seed)]
         if args.dataset_root:
             cmd += ["--dataset_root", args.dataset_root]
@@ -65,7 +66,7 @@ def run_iql(args):
             f.write(f"seed: {args.seed}\ndataset_params:\n  dataset: {args.dataset}\n")
             if args.dataset_root:
                 f.write(f"  dataset_root: {args.dataset_root}\n")
-            half = max(1, args.episodes // 2)
+            half = args.eval_freq or max(1, args.episodes // 2)
             f.write(f"trainer_params:\n  eval_per_episode: {half}\n  save_per_episode: {half}\n")
         cmd = [sys.executable, os.path.join(ROOT, "example", "iql", "train.py"), "--episode",
                str(args.episodes), "--device_target", "CPU", "--env_yaml", env_yaml,
@@ -89,6 +90,7 @@ def main(argv=None):
     p.add_argument("--dataset", required=True)
     p.add_argument("--dataset_root", default=None)
     p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--eval_freq", type=int, default=None, help="default: episodes // 2")
     p.add_argument("--T", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--algos", nargs="+", default=["ql", "qg", "edp", "bc", "eg_ood"])

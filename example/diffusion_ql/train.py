@@ -142,6 +142,9 @@ def main(argv=None):
         from mindspore_rl_ext.core.run_log import RunLog
 
         config = load_config(args.env_yaml, args.algo_yaml, overrides_from(args))
+        spec = config["dataset_params"]["dataset"]
+        if isinstance(spec, str) and os.path.isfile(spec):  # eval.py may run from elsewhere
+            config["dataset_params"]["dataset"] = os.path.abspath(spec)
         if config["online_params"]["training_mode"] == "online" \
                 and config["online_params"]["online_episodes"] == 0:
             config["online_params"]["online_episodes"] = config["trainer_params"]["eval_freq"]

@@ -45,13 +45,31 @@ def resolve_device_target(device_target="Auto"):
     return device_target
 
 
+def default_cpu_threads():
+    """One MindSpore op thread per core this process may run on (its CPU affinity, so
+    ``taskset`` and container CPU sets count, not the host's cores).
+
+    Measured with benchmarks/threads.py on a 2-core CPU (IQL update, in-graph loop of 1000
+    steps, ms/update): threads_num 2 was fastest; 1 (one core idle) and 4 (more threads than
+    cores: each kernel waits for a descheduled worker) were slower; MindSpore's own default
+    is far more threads than cores. OMP_NUM_THREADS has no effect on these kernels
+    (MindSpore's CPU kernels use their own pool; OpenMP only runs graph-kernel-fusion
+    kernels, which are off), so it is left alone.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def init_mindspore(device_target="Auto", graph_mode=True, cpu_threads=None):
     """Set device, execution mode and CPU op threads; return the device in use.
 
     Call before any MindSpore tensor op. A second call with the same device is a no-op;
     with another device it raises ConfigError (MindSpore cannot switch).
-    ``cpu_threads`` defaults to ``$MSRL_EXT_CPU_THREADS`` or the number of cores (the
-    measured best on a 2-core CPU, see benchmarks/).
+    ``cpu_threads`` (MindSpore's CPU op ``threads_num``) defaults to
+    ``$MSRL_EXT_CPU_THREADS``, else :func:`default_cpu_threads` (see there and
+    benchmarks/README.md for the measurement behind it).
     """
     import mindspore as ms
 
@@ -66,7 +84,7 @@ def init_mindspore(device_target="Auto", graph_mode=True, cpu_threads=None):
     ms.set_device(device)
     ms.set_context(mode=ms.GRAPH_MODE if graph_mode else ms.PYNATIVE_MODE)
     if device == "CPU":
-        threads = cpu_threads or int(os.environ.get("MSRL_EXT_CPU_THREADS", 0)) or os.cpu_count()
+        threads = cpu_threads or int(os.environ.get("MSRL_EXT_CPU_THREADS", 0)) or default_cpu_threads()
         try:
             ms.device_context.cpu.op_tuning.threads_num(int(threads))
         except RuntimeError:  # already set by the caller's own code

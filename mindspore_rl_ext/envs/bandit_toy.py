@@ -65,6 +65,17 @@ def reward_fn(name, support_sigmas=SUPPORT_SIGMAS):
     raise ValueError(f"toy dataset '{name}' is not one of {', '.join(TOY_DATASETS)}")
 
 
+def support_mask(name, actions, support_sigmas=SUPPORT_SIGMAS):
+    """True where an action lies on the data (8gaussians: within support_sigmas std of a
+    centre; the other datasets: everywhere), for plots."""
+    a = np.asarray(actions, np.float64).reshape(-1, 2)
+    if name != "8gaussians":
+        return np.ones(len(a), bool)
+    centres = GAUSSIAN_CENTRES / GAUSSIAN_SCALE
+    d = ((a[:, None, :] - centres[None]) ** 2).sum(-1).min(1)
+    return d <= (support_sigmas * GAUSSIAN_STD / GAUSSIAN_SCALE) ** 2
+
+
 def sample_actions(name, n, rng):
     """(actions (n, 2), rewards (n,)) drawn from the toy's behaviour distribution."""
     if name == "8gaussians":

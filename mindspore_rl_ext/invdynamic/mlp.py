@@ -133,7 +133,7 @@ class BasicInvDynamic(nn.Cell):
         while state["step"] < max_steps and not state["stopped_early"]:
             step = state["step"]
             k = min(chunk, max_steps - step, val_every - step % val_every)
-            idx = common.draw_indices(seed, step // chunk, n_train, chunk, batch_size)
+            idx = common.draw_indices(seed, step, n_train, chunk, batch_size)
             trainer.set_train(True)
             loss = float(trainer(Tensor(idx), Tensor(k, ms.int32)).asnumpy())
             if not np.isfinite(loss):
@@ -161,7 +161,9 @@ class BasicInvDynamic(nn.Cell):
                 if ckpt_dir is not None:
                     common.save_train_state(ckpt_dir, trainer, state)
             if since_log >= log_every or "val_loss" in stats:
-                progress(state["step"], **stats, best_val=state["best_val_loss"] or float("nan"))
+                best_val = state["best_val_loss"]
+                progress(state["step"], **stats,
+                         best_val=float("nan") if best_val is None else best_val)
                 since_log = 0
             if callback is not None:
                 callback(state["step"], stats)

@@ -103,12 +103,13 @@ def device_buffer(arr, name):
                      requires_grad=False)
 
 
-def draw_indices(seed, chunk, n, steps, batch):
-    """Batch indices of one chunk, (steps, batch) int32, uniform with replacement.
+def draw_indices(seed, start_step, n, steps, batch):
+    """Batch indices of the chunk starting at ``start_step``: (steps, batch) int32,
+    uniform with replacement.
 
-    A pure function of (seed, chunk): a resumed run draws exactly the batches it would
-    have drawn without the interruption."""
-    rng = np.random.default_rng([int(seed), int(chunk)])
+    A pure function of (seed, start_step): a resumed run draws exactly the batches it
+    would have drawn without the interruption."""
+    rng = np.random.default_rng([int(seed), int(start_step)])
     return rng.integers(0, n, size=(steps, batch), dtype=np.int64).astype(np.int32)
 
 

@@ -71,17 +71,9 @@ def _check_kind(kind):
 
 
 def default_dataset_id():
-    """The id of the dataset ``load_dataset("default")`` loads: msrl_ext/hopper/medium-v0,
-    or msrl_ext/hopper/random-v0 while the medium behaviour policy is not shipped (the data
-    module's fallback), so "default" data and "default" models always match."""
-    try:
-        from mindspore_rl_ext.data import behaviour
-        from mindspore_rl_ext.data.default_dataset import DEFAULT_ENV, DEFAULT_LEVEL
-    except ImportError:
-        return DEFAULT_DATASET_ID
-    level = DEFAULT_LEVEL if behaviour.policy_path(DEFAULT_ENV, DEFAULT_LEVEL).is_file() \
-        else "random"
-    return f"msrl_ext/{DEFAULT_ENV}/{level}-v0"
+    """The id of the dataset ``load_dataset("default")`` loads (msrl_ext/hopper/medium-v0),
+    so "default" data and "default" models always match."""
+    return DEFAULT_DATASET_ID
 
 
 def canonical_name(name):

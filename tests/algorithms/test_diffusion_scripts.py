@@ -43,7 +43,7 @@ def work(tmp_path_factory):
         "policy_params:\n  hidden_dim: 16\n  critic_hidden_dim: 16\n"
         "dataset_params:\n  batch_size: 32\n"
         "trainer_params:\n  n_steps_per_episode: 3\n  num_evaluate_episode: 2\n"
-        "online_params:\n  env_steps_per_episode: 40\n")
+        "online_params:\n  env_steps_per_episode: 20\n")
     old = os.getcwd()
     os.chdir(work)
     try:
@@ -109,10 +109,10 @@ def test_online_fine_tuning_resumes_the_offline_run(work):
     rdir = work / "results" / RUN.replace("ms-online", "lr_decay__ms-online")
     log = (rdir / "train_log.txt").read_text()
     assert "Resumed from checkpoint at episode 4" in log
-    for episode, size in ((5, 440), (6, 480)):  # 400 offline rows + 40 per online episode
+    for episode, size in ((5, 420), (6, 440)):  # 400 offline rows + 20 per online episode
         assert re.search(rf"^Episode {episode}: .*buffer_size is {size}, ", log, re.M), log
     online = np.load(rdir / "ckpt" / "online_buffer" / "online_buffer_6.npz")
-    assert online["obs"].shape == (80, 11) and online["act"].shape == (80, 3)
+    assert online["obs"].shape == (40, 11) and online["act"].shape == (40, 3)
     assert np.load(rdir / "eval.npy").shape == (3, 9)
 
 

@@ -136,8 +136,8 @@ def test_early_stopping_stops_and_keeps_the_best(tmp_path):
 def test_fit_default_split_learns():
     model = MlpInvDynamic(OBS, ACT, hidden_dim=32, lr=3e-3)
     data = _linear_task(1000, 4)
-    hist = model.fit(data, batch_size=100, max_steps=400, val_every=100, log=None)
-    assert hist["steps"] == 400 and len(hist["val"]) == 4 and not hist["stopped_early"]
+    hist = model.fit(data, batch_size=100, max_steps=200, val_every=50, log=None)
+    assert hist["steps"] == 200 and len(hist["val"]) == 4 and not hist["stopped_early"]
     assert hist["val"][-1][1] < 0.5 * hist["val"][0][1]
     _, val = split_transitions(data, 0.2, 0)  # the split fit() used (seed 0)
     assert model.validation_loss(val) == pytest.approx(hist["best_val_loss"], rel=1e-5)
@@ -198,3 +198,26 @@ def test_cleandiffuser_state_dict_conversion():
     mine = dict(src.parameters_and_names())
     for n, p in dst.parameters_and_names():
         np.testing.assert_array_equal(p.asnumpy(), mine[n].asnumpy())
+
+
+def test_fit_resumes_exactly(tmp_path):
+    """Interrupted after 2 validations, resumed to 4: same weights and history as one run
+    (MlpInvDynamic: no dropout, so the run is deterministic)."""
+    data = _linear_task(600, 8)
+    kwargs = dict(batch_size=50, val_every=20, patience=5, seed=3, log=None)
+    straight = MlpInvDynamic(OBS, ACT, hidden_dim=H, lr=3e-3)
+    init = {n: p.asnumpy().copy() for n, p in straight.parameters_and_names()}
+    ref = straight.fit(data, max_steps=80, **kwargs)
+    first = MlpInvDynamic(OBS, ACT, hidden_dim=H, lr=3e-3)
+    for n, p in first.parameters_and_names():
+        p.set_data(Tensor(init[n]))
+    first.fit(data, max_steps=40, ckpt_dir=str(tmp_path), **kwargs)
+    second = MlpInvDynamic(OBS, ACT, hidden_dim=H, lr=3e-3)
+    hist = second.fit(data, max_steps=80, ckpt_dir=str(tmp_path), **kwargs)
+    assert [s for s, _ in hist["val"]] == [20, 40, 60, 80]
+    np.testing.assert_allclose([v for _, v in hist["val"]], [v for _, v in ref["val"]],
+                               rtol=1e-4)
+    assert hist["best_step"] == ref["best_step"]
+    mine = dict(straight.parameters_and_names())
+    for n, p in second.parameters_and_names():
+        np.testing.assert_allclose(p.asnumpy(), mine[n].asnumpy(), rtol=1e-4, atol=1e-6)

@@ -16,6 +16,7 @@ Reference quirks are fixed by default; flags reproduce them:
   QG fork's unnormalised -mean min Q).
 """
 import copy
+import os
 
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.core.config import apply_yaml, merge_strict, require
@@ -181,7 +182,10 @@ def total_episodes(config):
 def results_folder_name(config):
     """DQL's ``{env}|{exp}|diffusion-{algo}|T-{T}[|lr_decay]|ms-{ms}[|k-{top_k}]|{seed}`` with
     ``__`` for ``|`` (a shell-safe path)."""
-    env = default_env_name(config).replace("/", "-")
+    env = default_env_name(config)
+    if env.lower().endswith((".hdf5", ".h5", ".npz")):
+        env = os.path.basename(env)  # a dataset file: its name, not its full path
+    env = env.replace("/", "-")
     parts = [env, config["exp"], f"diffusion-{config['algo']}", f"T-{config['policy_params']['T']}"]
     if config["learner_params"]["lr_decay"]:
         parts.append("lr_decay")

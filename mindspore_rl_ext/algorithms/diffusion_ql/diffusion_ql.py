@@ -214,8 +214,7 @@ class DiffusionQLUpdate(nn.Cell):
             self.bc_grad = ms.value_and_grad(self.bc_actor.loss_with, None,
                                              self.bc_opt.parameters)
         self.actor_params = self.actor.trainable_params()
-        self.ema_params = self.ema_actor.get_parameters()
-        self.ema_params = list(self.ema_params)
+        self.ema_params = list(self.ema_actor.get_parameters())
         self.critic_params = self.critic.trainable_params()
         self.critic_target_params = list(self.critic_target.get_parameters())
         self.step = Parameter(Tensor(0, ms.int32), name="dql_step", requires_grad=False)

@@ -26,7 +26,7 @@ from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import TOY_HYPERPARAME
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
 from mindspore_rl_ext.envs.bandit_toy import (ACTION_DIM, MAX_ACTION, STATE_DIM, TOY_DATASETS,
-                                              make_toy_dataset, reward_fn)
+                                              make_toy_dataset, reward_fn, support_mask)
 
 N_PLOT = 2000
 GRID = 90
@@ -258,8 +258,9 @@ def plot_toy(run, cfg, rdir, model_id):
     else:
         xs = ys = np.linspace(-lim, lim, GRID)
         gx, gy = np.meshgrid(xs, ys, indexing="xy")
-        q = run.reward(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(GRID, GRID)
-        title = "true reward r(a) (bc has no critic)"
+        grid = np.stack([gx.ravel(), gy.ravel()], 1)
+        q = np.where(support_mask(env, grid), run.reward(grid), np.nan).reshape(GRID, GRID)
+        title = "true reward on the data (bc: no critic)"
     im = axes[0].imshow(q, origin="lower", extent=[xs[0], xs[-1], ys[0], ys[-1]], cmap="viridis",
                         aspect="equal")
     axes[0].set_title(title)
@@ -271,7 +272,7 @@ def plot_toy(run, cfg, rdir, model_id):
     axes[1].set_xlim(-lim, lim)
     axes[1].set_ylim(-lim, lim)
     axes[1].set_aspect("equal")
-    axes[1].set_title(f"{N_PLOT} actions from {cfg['algo']} (mean reward {r_s.mean():.3f})")
+    axes[1].set_title(f"{N_PLOT} {cfg['algo']} samples, mean reward {r_s.mean():.3f}")
     fig.colorbar(sc, ax=axes[1], label="reward")
     fig.suptitle(f"{env}, diffusion-{cfg['algo']}, T={cfg['T']}, episode {model_id}")
     fig.savefig(act_png, dpi=90, bbox_inches="tight")

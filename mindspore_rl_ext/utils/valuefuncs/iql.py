@@ -237,7 +237,7 @@ class Iql(nn.Cell):
         while state["step"] < steps:
             step = state["step"]
             k = min(chunk, steps - step)
-            idx = common.draw_indices(seed, step // chunk, n, chunk, batch_size)
+            idx = common.draw_indices(seed, step, n, chunk, batch_size)
             out = trainer(Tensor(idx), Tensor(k, ms.int32)).asnumpy()
             stats = {"loss_q": float(out[0]), "loss_v": float(out[1]), "pred_v": float(out[2]),
                      "targ_q": float(out[3])}

@@ -1,0 +1,59 @@
+"""The zoo pretraining entry point, end to end on a tiny D4RL-format file."""
+import json
+
+import numpy as np
+
+from mindspore_rl_ext.data.d4rl_hdf5 import save_d4rl_hdf5
+from mindspore_rl_ext.data.transitions import TransitionDataset
+from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic
+from mindspore_rl_ext.utils import pretrain_zoo
+from mindspore_rl_ext.utils.valuefuncs import Iql
+
+
+def _tiny_dataset(episodes=12, length=30, seed=0):
+    """Episodes ending in a terminal (so every state has a full Monte-Carlo return)."""
+    rng = np.random.default_rng(seed)
+    n = episodes * length
+    obs = rng.standard_normal((n, 4)).astype(np.float32) * 3 + 5
+    act = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+    terminals = np.zeros(n, np.float32)
+    terminals[length - 1::length] = 1.0
+    return TransitionDataset(
+        observations=obs, actions=act, rewards=np.ones(n, np.float32),
+        next_observations=obs + 0.1 * np.pad(act, ((0, 0), (0, 2))),
+        terminals=terminals, timeouts=np.zeros(n, np.float32),
+        episode_ends=np.arange(length, n + 1, length, dtype=np.int64), env_id="Toy-v0",
+        source="toy")
+
+
+def test_discounted_returns_and_episode_split():
+    r = np.array([1, 1, 1, 2, 2], np.float32)
+    np.testing.assert_allclose(pretrain_zoo.discounted_returns(r, np.array([3, 5]), 0.5),
+                               [1.75, 1.5, 1.0, 3.0, 2.0])
+    mask = pretrain_zoo.episode_split(np.arange(10, 101, 10), 0.2, seed=0)
+    assert mask.sum() == 20 and all(len(set(mask[i:i + 10])) == 1 for i in range(0, 100, 10))
+
+
+def test_pretrain_writes_both_models_and_skips_on_rerun(tmp_path, capsys):
+    path = tmp_path / "toy-medium-v0.hdf5"
+    save_d4rl_hdf5(_tiny_dataset(), path)
+    zoo, work = tmp_path / "zoo", tmp_path / "work"
+    argv = ["--datasets", str(path), "--zoo-dir", str(zoo), "--work-dir", str(work),
+            "--hidden-dim", "16", "--iql-steps", "40", "--iql-batch-size", "32",
+            "--invdyn-max-steps", "60", "--invdyn-batch-size", "32", "--invdyn-val-every", "20",
+            "--log-every", "20", "--save-every", "20", "--holdout-episodes", "0.25"]
+    assert pretrain_zoo.main(argv) == 0
+    iql, params = Iql.from_pretrained("toy-medium-v0", zoo_dir=zoo)
+    assert params["training"]["steps"] == 40 and params["training"]["holdout_episodes"] == 3
+    assert params["metrics"]["v_vs_mc"]["n"] == 3 * 30
+    np.testing.assert_allclose(params["normalizers"]["state"]["mean"], [5] * 4, atol=0.5)
+    inv, iparams = FancyMlpInvDynamic.from_pretrained("toy-medium-v0", zoo_dir=zoo)
+    assert iparams["metrics"]["val_mse"] > 0 and "holdout_episodes_mse" in iparams["metrics"]
+    assert iparams["training"]["kept"] == "best validation checkpoint"
+    assert not (work / "iql" / "toy-medium-v0").exists()  # work folder cleaned up
+    capsys.readouterr()
+    assert pretrain_zoo.main(argv) == 0  # everything already there: skipped
+    out = capsys.readouterr().out
+    assert out.count("already in") == 2
+    assert json.loads((zoo / "iql" / "toy-medium-v0" / "params.json").read_text())[
+        "weights_sha256"] == params["weights_sha256"]
