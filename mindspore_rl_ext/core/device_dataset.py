@@ -1,6 +1,5 @@
 """A dataset held on the device as non-trainable Parameters, gathered by index inside
 compiled graphs: batches never cross the host boundary during training."""
-import mindspore as ms
 from mindspore import Parameter, Tensor, nn, ops
 
 

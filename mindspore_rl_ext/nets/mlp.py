@@ -6,7 +6,6 @@ copy between them by name (the eval policy is such a copy).
 """
 import math
 
-import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import Orthogonal, Zero
 

@@ -7,7 +7,6 @@ correction (ikostrikov/implicit_q_learning#9). The deterministic action is the t
 """
 import math
 
-import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
