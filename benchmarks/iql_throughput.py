@@ -1,32 +1,36 @@
 """IQL update throughput: ours (MindSpore GRAPH_MODE, in-graph loop) vs d3rlpy 2.8.1 vs a
 minimal JAX/Flax jit IQL, on the same synthetic Walker2d-shaped data. Prints one JSON object.
 
-    python benchmarks/iql_throughput.py                      # 3 alternating rounds, ~10-20 min
-    python benchmarks/iql_throughput.py --rounds 5 --steps 2000
+    python benchmarks/iql_throughput.py                      # 5 alternating rounds, ~15-25 min
+    python benchmarks/iql_throughput.py --rounds 3 --chunk 500
     python benchmarks/iql_throughput.py --frameworks ours     # ours only (no bench venv needed)
 
-Every measurement runs in its own subprocess, and the frameworks take turns within each
-round (the order flips every round), so machine noise from other jobs hits all of them;
-the report gives per-round ratios and their median as well as median times.
+Each framework runs in its own worker process, set up (and compiled) once; then every
+round asks each worker in turn for one measurement (the order flips every round), so the
+frameworks take turns every few seconds and machine noise from other jobs hits all of them.
+The report gives per-round ratios and their median as well as median times.
 
 Identical work in each framework: obs 17, act 6, batch 256, 2x256 ReLU MLPs for V, the two
 critics (+ two targets) and the Gaussian policy (tanh mean, state-independent log-std),
 Adam 3e-4, gamma 0.99, Polyak 0.005, expectile 0.7, beta 3, exp-advantage clip 100; each
-update samples its batch from the 100k-transition dataset (uniform indices). Ours: learner.learn(
-n_steps_per_episode) runs 1000 updates per compiled call, gathering batches on the device.
-d3rlpy: IQLConfig defaults with those values (its IQL updates Q and V in one critic step,
-then the actor; same networks and FLOPs), one `algo.update(replay_buffer.sample_transition_batch())`
-per step, as its `fit` loop. JAX: `jax_jit` = one jitted update per call (the batch
-gathered inside the jit from device arrays by host-drawn indices); `jax_scan` = 1000
-updates per call in `lax.scan`, the analogue of our in-graph loop.
+update samples its batch from the 100k-transition dataset (uniform indices).
+* ours: one measurement = learner.learn(1000): n_steps_per_episode updates in one compiled
+  call, batches gathered on the device; ``ours_1m`` the same on 1M transitions.
+* d3rlpy: IQLConfig with those values (its IQL updates Q and V in one critic step, then
+  the actor; same networks and FLOPs), one `algo.update(dataset.sample_transition_batch())`
+  per step as its `fit` loop; measured with 1 torch thread and with torch's default, the
+  headline ``d3rlpy`` being the faster (OpenMP's spinning threads collapse under load).
+* JAX: ``jax_jit`` = one jitted update per call (the batch gathered inside the jit from
+  device arrays by host-drawn indices); ``jax_scan`` = 1000 updates per call in
+  ``lax.scan``, the analogue of our in-graph loop.
 
 d3rlpy and JAX run with the python of a separate venv (torch/d3rlpy would change the
 project's own environment): create it with `bash benchmarks/setup_bench_env.sh`, or point
 --bench-python / $MSRL_EXT_BENCH_PYTHON at one; without it those entries are "skipped".
 
-Also reported: ours on 1M vs 100k transitions (per-step time must not grow with dataset
-size), and the achieved FLOP/s of our update (matmul FLOPs of every forward and backward
-pass, counted analytically) against a plain MindSpore matmul on the same machine.
+Also reported: the achieved FLOP/s of our update (matmul FLOPs of every forward and backward
+pass, counted analytically) against a plain MindSpore matmul chain measured in the same
+rounds, and the 1M/100k per-update time ratio.
 """
 import argparse
 import json
