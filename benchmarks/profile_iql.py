@@ -158,13 +158,21 @@ def main(argv=None):
             cpu[name].append(1000 * (time.process_time() - t) / args.steps)
 
     full = cells["full_update"]
-    with tempfile.TemporaryDirectory() as folder:
-        prof = ms.profiler.profile(activities=[ProfilerActivity.CPU],
-                                   on_trace_ready=ms.profiler.tensorboard_trace_handler(folder))
-        prof.start()
-        full(indices(buf))[0].asnumpy()
-        prof.stop()
-        profile = parse_profile(folder, args.steps)
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)  # the profiler's parser prints progress to stdout: keep the JSON clean
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            prof = ms.profiler.profile(activities=[ProfilerActivity.CPU],
+                                       on_trace_ready=ms.profiler.tensorboard_trace_handler(folder))
+            prof.start()
+            full(indices(buf))[0].asnumpy()
+            prof.stop()
+            profile = parse_profile(folder, args.steps)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
     full_cpu = min(cpu["full_update"])
     if "kernel_min_ms_per_update" in profile:
         profile["runtime_overhead_ms_per_update"] = round(full_cpu - profile["kernel_min_ms_per_update"], 3)
