@@ -8,11 +8,11 @@
 # All arguments go to `python -m mindspore_rl_ext.utils.pretrain_zoo` (see --help).
 # Models land in --zoo-dir, else $MSRL_EXT_ZOO, else ~/.mindspore_rl_ext/zoo. Runs at low
 # priority with MSRL_EXT_CPU_THREADS=1 unless set; an interrupted run resumes when the same
-# command is run again. Output is also appended to ${PRETRAIN_LOG:-pretrain_zoo_log.txt}.
+# command is run again. Output is also appended to ${PRETRAIN_LOG:-pretrain_zoo.log}.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PYTHONPATH="${ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
 export MSRL_EXT_CPU_THREADS="${MSRL_EXT_CPU_THREADS:-1}"
-LOG="${PRETRAIN_LOG:-pretrain_zoo_log.txt}"
+LOG="${PRETRAIN_LOG:-pretrain_zoo.log}"
 nice -n "${NICE:-10}" python -u -m mindspore_rl_ext.utils.pretrain_zoo "$@" 2>&1 | tee -a "${LOG}"
 exit "${PIPESTATUS[0]}"

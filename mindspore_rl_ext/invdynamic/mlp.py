@@ -226,6 +226,8 @@ class BasicInvDynamic(nn.Cell):
 class MlpInvDynamic(BasicInvDynamic):
     """Linear(2*obs, h) -> ReLU -> Linear(h, h) -> ReLU -> Linear(h, act) [-> Tanh * scale]."""
 
+    _builds_own_mlp = False
+
     def __init__(self, obs_dim, act_dim, hidden_dim=512, tanh_out_activation=True,
                  action_scale=1.0, lr=3e-4):
         super().__init__(obs_dim, act_dim, lr)
@@ -235,7 +237,8 @@ class MlpInvDynamic(BasicInvDynamic):
         self.config.update(hidden_dim=int(hidden_dim),
                            tanh_out_activation=self.tanh_out_activation,
                            action_scale=self.action_scale)
-        self.mlp = MLP(2 * obs_dim, (hidden_dim, hidden_dim), act_dim, activation="relu")
+        if not self._builds_own_mlp:  # FancyMlpInvDynamic builds another one
+            self.mlp = MLP(2 * obs_dim, (hidden_dim, hidden_dim), act_dim, activation="relu")
 
     def _check_common(self, hidden_dim, action_scale):
         if not isinstance(hidden_dim, (int, np.integer)) or hidden_dim < 1:
@@ -266,6 +269,8 @@ class MlpInvDynamic(BasicInvDynamic):
 class FancyMlpInvDynamic(MlpInvDynamic):
     """CleanDiffuser's default: Linear -> LayerNorm -> GELU(tanh) -> Dropout(0.1) -> Linear
     -> LayerNorm -> GELU(tanh) -> Linear [-> Tanh * scale] (one dropout, after block 1)."""
+
+    _builds_own_mlp = True
 
     def __init__(self, obs_dim, act_dim, hidden_dim=512, tanh_out_activation=True,
                  action_scale=1.0, add_norm=True, add_dropout=True, lr=3e-4):
