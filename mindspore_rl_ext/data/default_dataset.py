@@ -47,15 +47,26 @@ def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
     return load_minari(dataset_id, root)
 
 
+def _only_in_cache(dataset_id):
+    """True when a Minari id is absent from Minari's own root but present in the cache."""
+    from mindspore_rl_ext.data.minari_io import resolve_root
+
+    return (not (resolve_root(None) / dataset_id).is_dir()
+            and (cache_root() / dataset_id / "data").is_dir())
+
+
 def load_dataset(spec, dataset_root=None, env_id=None):
     """spec: "default", a path to a D4RL-format .hdf5/.h5/.npz file, or a Minari dataset
-    id (looked up in dataset_root). env_id: the gymnasium id a D4RL-format file was
-    recorded on; for a Minari dataset it must match the recorded one."""
+    id, looked up in dataset_root; with no root, in Minari's root, or in the cache root
+    when the id is only there (the default dataset's). env_id: the gymnasium id a
+    D4RL-format file was recorded on; for a Minari dataset it must match the recorded one."""
     spec = os.fspath(spec)
     if spec == "default":
         return default_dataset(dataset_root=dataset_root)
     if spec.lower().endswith(D4RL_SUFFIXES):
         return load_d4rl_hdf5(spec, env_id)
+    if dataset_root is None and _only_in_cache(spec):
+        dataset_root = cache_root()
     dataset = load_minari(spec, dataset_root)
     if env_id is not None and dataset.env_id not in (None, env_id):
         raise DatasetError(f"dataset '{spec}' was recorded on {dataset.env_id}, not on the "

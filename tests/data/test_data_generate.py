@@ -166,6 +166,15 @@ def test_load_dataset_dispatches_on_the_spec(hopper_root, tmp_path):
         load_dataset(HOPPER_ID, dataset_root=hopper_root, env_id="Walker2d-v5")
 
 
+def test_load_dataset_finds_an_id_that_is_only_in_the_cache_root(hopper_root, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setenv("MSRL_EXT_DATA_ROOT", os.fspath(hopper_root))
+    monkeypatch.setenv("MINARI_DATASETS_PATH", os.fspath(tmp_path / "empty_minari_root"))
+    assert_same(load_dataset(HOPPER_ID), load_minari(HOPPER_ID, hopper_root))
+    with pytest.raises(DatasetError, match="msrl_ext/hopper/medium-v0.*not in the local root"):
+        load_dataset("msrl_ext/hopper/medium-v0")
+
+
 def replay_npz(ds, path, env_id="Hopper-v5"):
     """The SAC trainer's --replay-dump layout: D4RL keys plus a JSON 'metadata' entry."""
     np.savez(path, observations=ds.observations, actions=ds.actions, rewards=ds.rewards,

@@ -15,9 +15,10 @@ ENV_PRESETS = {
     },
     "walker2d": {
         "env_id": "Walker2d-v5",
-        # D4RL walker2d-medium-v2 averages ~2850 (normalised ~62)
-        "medium_band": (2400.0, 3200.0),
-        "medium_target": 2800.0,
+        # A third of expert (D4RL ref max 4592) is ~1530; D4RL's own walker2d-medium-v2
+        # averages higher (~2850, normalised ~62). We aim between the two.
+        "medium_band": (1400.0, 2200.0),
+        "medium_target": 1700.0,
         "expert_return": 4500.0,
     },
     "halfcheetah": {
