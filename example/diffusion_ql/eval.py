@@ -67,14 +67,11 @@ def main(argv=None):
     def run():
         from mindspore_rl_ext.algorithms.diffusion_ql import DiffusionQLSession, DiffusionQLTrainer
         from mindspore_rl_ext.algorithms.diffusion_ql.config import DEFAULT_CONFIG, load_config
-        from mindspore_rl_ext.core.callbacks import SEPARATOR
+        from mindspore_rl_ext.core.cli import fresh_run_log, log_eval_result
         from mindspore_rl_ext.core.config import merge_strict
         from mindspore_rl_ext.core.errors import ConfigError
-        from mindspore_rl_ext.core.run_log import RunLog
 
-        if os.path.exists(args.log_file):
-            os.remove(args.log_file)
-        holder["log"] = log = RunLog(args.log_file)
+        log = fresh_run_log(args.log_file, holder)
         overrides = overrides_from(args)
         config_path = args.config or find_config(args.ckpt_path)
         if config_path:
@@ -98,11 +95,7 @@ def main(argv=None):
         init_mindspore(args.device)
         session = DiffusionQLSession(log, config)
         mean_return, score = session.run(DiffusionQLTrainer, is_train=False, ckpt_path=args.ckpt_path)
-        score_text = f", normalized score is {score:.2f}" if score is not None else ""
-        log.info(SEPARATOR)
-        log.info(f"Evaluate result is {mean_return:.3f}, checkpoint file in {args.ckpt_path}{score_text}")
-        log.info(SEPARATOR)
-        log.info("eval end")
+        log_eval_result(log, mean_return, score, args.ckpt_path)
 
     from mindspore_rl_ext.core.cli import run_main
 

@@ -24,25 +24,15 @@ def main(argv=None):
     holder = {}
 
     def run():
-        import os
-
-        from mindspore_rl_ext.core.callbacks import SEPARATOR
-        from mindspore_rl_ext.core.run_log import RunLog
-
-        if os.path.exists(args.log_file):
-            os.remove(args.log_file)
-        holder["log"] = log = RunLog(args.log_file)
         from mindspore_rl_ext.algorithms.iql import IQLSession, IQLTrainer, load_config
+        from mindspore_rl_ext.core.cli import fresh_run_log, log_eval_result
 
+        log = fresh_run_log(args.log_file, holder)
         config = load_config(args.env_yaml, args.algo_yaml)
         init_mindspore(args.device_target)
         mean_return, score = IQLSession(log, config=config).run(
             IQLTrainer, is_train=False, ckpt_path=args.ckpt_path)
-        score_text = f", normalized score is {score:.2f}" if score is not None else ""
-        log.info(SEPARATOR)
-        log.info(f"Evaluate result is {mean_return:.3f}, checkpoint file in {args.ckpt_path}{score_text}")
-        log.info(SEPARATOR)
-        log.info("eval end")
+        log_eval_result(log, mean_return, score, args.ckpt_path)
 
     from mindspore_rl_ext.core.cli import run_main
 

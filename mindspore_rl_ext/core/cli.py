@@ -1,4 +1,6 @@
-"""Shared pieces of the train/eval entry points: exit codes and error reporting."""
+"""Shared pieces of the train/eval entry points: exit codes, error reporting, the eval
+log's header and result lines."""
+import os
 import sys
 import traceback
 
@@ -32,3 +34,24 @@ def _report(log_holder, message):
         log.echo = False
         log.info(message)
     print(message, file=sys.stderr)
+
+
+def fresh_run_log(path, log_holder):
+    """A RunLog on ``path`` (an older file there is removed), kept in ``log_holder``."""
+    from mindspore_rl_ext.core.run_log import RunLog
+
+    if os.path.exists(path):
+        os.remove(path)
+    log_holder["log"] = log = RunLog(path)
+    return log
+
+
+def log_eval_result(log, mean_return, score, ckpt_path):
+    """MindSpore Reinforcement's eval result block, then ``eval end``."""
+    from mindspore_rl_ext.core.callbacks import SEPARATOR
+
+    score_text = f", normalized score is {score:.2f}" if score is not None else ""
+    log.info(SEPARATOR)
+    log.info(f"Evaluate result is {mean_return:.3f}, checkpoint file in {ckpt_path}{score_text}")
+    log.info(SEPARATOR)
+    log.info("eval end")

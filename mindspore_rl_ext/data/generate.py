@@ -18,7 +18,6 @@ seed: ``SeedSequence(seed)`` feeds one Generator for the per-episode ``env.reset
 seeds and one for the actions.
 """
 import argparse
-import hashlib
 import os
 import sys
 
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 import mindspore_rl_ext
 from mindspore_rl_ext.core.errors import DatasetError, MsRlExtError
+from mindspore_rl_ext.core.files import file_sha256
 from mindspore_rl_ext.data import behaviour, minari_io, scores
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 
@@ -115,7 +115,7 @@ def _imported(env, path, gym_env):
     if source.env_id not in (None, ENV_IDS[env]):
         raise DatasetError(f"'{path}' was recorded on {source.env_id}, not {ENV_IDS[env]}")
     source.check_env_dims(gym_env)
-    provenance = {"source_file": os.path.basename(path), "source_sha256": _sha256(path),
+    provenance = {"source_file": os.path.basename(path), "source_sha256": file_sha256(path),
                   "source_metadata": source.metadata}
     return len(source), minari_io.episodes_from_transitions(source), provenance
 
@@ -172,16 +172,8 @@ def _collect(env, policy, steps, seed):
 def _policy_record(level, policy):
     """A behaviour policy's provenance: file name, sha256 and its metadata."""
     return {"level": level, "file": os.path.basename(policy.path) if policy.path else None,
-            "sha256": _sha256(policy.path) if policy.path else None,
+            "sha256": file_sha256(policy.path) if policy.path else None,
             "metadata": policy.metadata}
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main(argv=None):

@@ -23,7 +23,6 @@ and adds ``kind``, ``model_class``, ``name``, ``weights`` (file name) with its S
 is named in ``params.json`` and checked against its hash, and a missing model raises
 :class:`ModelNotFoundError` listing what the zoo holds and the command that trains one.
 """
-import hashlib
 import json
 import os
 import pathlib
@@ -31,6 +30,7 @@ import pathlib
 import numpy as np
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
+from mindspore_rl_ext.core.files import file_sha256
 
 ZOO_ENV_VAR = "MSRL_EXT_ZOO"
 DEFAULT_USER_ZOO = pathlib.Path("~") / ".mindspore_rl_ext" / "zoo"
@@ -147,14 +147,6 @@ def find_model(kind, name, zoo_dir=None):
         + "\n".join(held)
         + f"\nTrain one with:  {train_command(kind, name)}"
         + f"\n(or pass zoo_dir=..., or set ${ZOO_ENV_VAR} to a zoo folder that holds it)")
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _atomic_write_text(path, text):

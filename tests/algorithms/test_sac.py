@@ -157,3 +157,27 @@ def test_trainer_runs_exports_and_resumes(tmp_path):
     resumed.train()
     assert resumed.step == 150 and [r["step"] for r in resumed.history] == [50, 100, 150]
     assert any("Resumed" in m for m in logs)
+
+
+def test_fallback_medium_dumps_the_replay_up_to_the_chosen_snapshot(tmp_path):
+    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer, default_config
+
+    cfg = default_config("hopper")
+    cfg["algorithm_config"]["policy_and_network"]["params"]["hidden_dims"] = HID
+    cfg["algorithm_config"]["replay_buffer"]["batch_size"] = 32
+    # every evaluation is confirmed (return >= low) but none lands in the band
+    cfg["trainer_params"].update(max_env_steps=100, learning_starts=50, steps_per_call=25,
+                                 eval_freq=50, ckpt_freq=50, eval_episodes=1,
+                                 confirm_episodes=1, medium_band=(-1e9, -1e8),
+                                 medium_target=-5e8)
+    dump = str(tmp_path / "r.npz")
+    trainer = SACTrainer(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=dump,
+                         log=lambda m: None)
+    levels = trainer.train()
+    assert levels["medium"]["fallback"] and levels["medium"]["step"] in (50, 100)
+    step = levels["medium"]["step"]
+    ordered = trainer.buffer.ordered()
+    with np.load(dump) as f:
+        assert f["observations"].shape == (step, 11)
+        np.testing.assert_array_equal(f["actions"], ordered["actions"][:step])
+        assert json.loads(str(f["metadata"]))["train_env_steps"] == step

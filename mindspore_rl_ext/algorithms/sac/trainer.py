@@ -329,15 +329,26 @@ class SACTrainer:
         self.log(f"Reached {level} at env step {self.step}: stochastic return "
                  f"{stoch.mean():.1f} +- {stoch.std():.1f} (normalised "
                  f"{meta['normalized_score']:.1f}), deterministic {det.mean():.1f}; wrote {path}")
-        if level == "medium" and self.replay_dump:
-            rmeta = {"env_id": self.env_id, "kind": "medium-replay",
-                     "algorithm": ALGORITHM_NAME, "seed": int(self.tp["seed"]),
-                     "train_env_steps": int(self.step),
-                     "learning_starts": int(self.tp["learning_starts"]),
-                     "policy_avg_return": meta["average_return"]}
-            dump_d4rl_npz(self.replay_dump, self.buffer.ordered(), rmeta)
-            self.levels[level]["replay_dump"] = self.replay_dump
-            self.log(f"Dumped {self.buffer.size} replay transitions to {self.replay_dump}")
+        if level == "medium":
+            self._dump_replay(self.step, meta["average_return"])
+
+    def _dump_replay(self, medium_step, policy_avg_return):
+        """Write the medium-replay file: the replay rows of env steps 1..medium_step (the
+        buffer holds every step while it is below its capacity)."""
+        if not self.replay_dump:
+            return
+        if medium_step > self.buffer.capacity:
+            self.log(f"No medium-replay dump: step {medium_step} exceeds the replay capacity "
+                     f"{self.buffer.capacity}")
+            return
+        rows = {k: v[:medium_step] for k, v in self.buffer.ordered().items()}
+        rmeta = {"env_id": self.env_id, "kind": "medium-replay", "algorithm": ALGORITHM_NAME,
+                 "seed": int(self.tp["seed"]), "train_env_steps": int(medium_step),
+                 "learning_starts": int(self.tp["learning_starts"]),
+                 "policy_avg_return": policy_avg_return}
+        dump_d4rl_npz(self.replay_dump, rows, rmeta)
+        self.levels["medium"]["replay_dump"] = self.replay_dump
+        self.log(f"Dumped {len(rows['rewards'])} replay transitions to {self.replay_dump}")
 
     def _evaluate(self, stats):
         tp = self.tp
@@ -493,3 +504,4 @@ class SACTrainer:
                                  "avg_return": meta["average_return"], "fallback": True}
         self.log(f"Medium band not hit; exported snapshot of step {best['step']} "
                  f"(stochastic {stoch.mean():.1f}) to {path}")
+        self._dump_replay(best["step"], meta["average_return"])
