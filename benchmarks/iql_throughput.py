@@ -156,7 +156,6 @@ def setup_matmul(args):
     from mindspore_rl_ext.core.device import init_mindspore
 
     init_mindspore("CPU", cpu_threads=args.threads)
-    import mindspore as ms
     from mindspore import Parameter, Tensor, nn, ops
 
     class Chain(nn.Cell):

@@ -37,7 +37,6 @@ def build(args):
     init_mindspore("CPU", cpu_threads=args.threads)
     import mindspore as ms
     import numpy as np
-    from mindspore import ops
 
     import iql_throughput as bench
     from mindspore_rl_ext.algorithms.iql import load_config

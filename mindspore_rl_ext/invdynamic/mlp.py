@@ -204,8 +204,6 @@ class BasicInvDynamic(nn.Cell):
 
         Builds the class recorded in params.json (it must be ``cls`` or a subclass).
         ModelNotFoundError (a CheckpointError) lists the zoo and the training command."""
-        from mindspore_rl_ext.core.checkpoint import assign_params, load_params
-
         folder = model_zoo.find_model("invdyn", name, zoo_dir)
         params = model_zoo.read_params(folder, "invdyn")
         recorded = params.get("model_class", "FancyMlpInvDynamic")
@@ -213,14 +211,7 @@ class BasicInvDynamic(nn.Cell):
         if klass is None or not issubclass(klass, cls):
             raise CheckpointError(f"'{folder}' holds a {recorded}, which {cls.__name__}."
                                   f"from_pretrained cannot build; use {recorded}.from_pretrained")
-        try:
-            model = klass(**params["config"])
-        except TypeError as e:
-            raise CheckpointError(f"'{folder}/params.json': bad config ({e})") from None
-        path = model_zoo.weights_path(folder, params)
-        assign_params(model, load_params(str(path)), str(path))
-        model.set_train(False)
-        return model, params
+        return model_zoo.build_model(klass, folder, params), params
 
 
 class MlpInvDynamic(BasicInvDynamic):

@@ -194,6 +194,20 @@ def weights_path(folder, params):
     return path
 
 
+def build_model(klass, folder, params):
+    """``klass(**params["config"])`` with the folder's checked weights loaded, in eval mode."""
+    from mindspore_rl_ext.core.checkpoint import assign_params, load_params
+
+    try:
+        model = klass(**params["config"])
+    except TypeError as e:
+        raise CheckpointError(f"'{folder}/params.json': bad config ({e})") from None
+    path = weights_path(folder, params)
+    assign_params(model, load_params(str(path)), str(path))
+    model.set_train(False)
+    return model
+
+
 def write_model(folder, named_params, params):
     """Write weights then params.json (last, so a model counts only once complete)."""
     from mindspore_rl_ext.core.checkpoint import save_params

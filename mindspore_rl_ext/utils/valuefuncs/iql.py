@@ -20,7 +20,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
+from mindspore_rl_ext.core.errors import ConfigError, TrainingDivergedError
 from mindspore_rl_ext.nets.mlp import MLP
 from mindspore_rl_ext.utils import _pretrained_common as common
 from mindspore_rl_ext.utils import model_zoo
@@ -273,18 +273,9 @@ class Iql(nn.Cell):
         Looks in zoo_dir when given, else in $MSRL_EXT_ZOO or ~/.mindspore_rl_ext/zoo,
         then in the zoo shipped with the package. ModelNotFoundError (a CheckpointError)
         lists what the zoo holds and the command that trains the missing model."""
-        from mindspore_rl_ext.core.checkpoint import assign_params, load_params
-
         folder = model_zoo.find_model("iql", name, zoo_dir)
         params = model_zoo.read_params(folder, "iql")
-        try:
-            model = cls(**params["config"])
-        except TypeError as e:
-            raise CheckpointError(f"'{folder}/params.json': bad config ({e})") from None
-        path = model_zoo.weights_path(folder, params)
-        assign_params(model, load_params(str(path)), str(path))
-        model.set_train(False)
-        return model, params
+        return model_zoo.build_model(cls, folder, params), params
 
     def load_cleandiffuser_state_dict(self, state_dict):
         """Load weights from a CleanDiffuser ``Iql`` checkpoint's ``state_dict``.
