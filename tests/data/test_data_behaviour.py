@@ -119,3 +119,36 @@ def test_policy_for_another_env_is_refused(tmp_path):
     with pytest.raises(DatasetError, match="is for .*Walker2d-v5.*expected .*Hopper-v5"):
         generate_dataset("hopper", "medium", steps=10, dataset_root=tmp_path / "r",
                          policy_dir=tmp_path, progress=False)
+
+
+SHIPPED_ENVS = {"hopper": "Hopper-v5", "walker2d": "Walker2d-v5", "halfcheetah": "HalfCheetah-v5"}
+
+
+def _episode_return(env, act, seed, steps=300):
+    obs, _ = env.reset(seed=seed)
+    total = 0.0
+    for _ in range(steps):
+        obs, reward, term, trunc, _ = env.step(act(obs))
+        total += float(reward)
+        if term or trunc:
+            break
+    return total
+
+
+@pytest.mark.parametrize("env", sorted(SHIPPED_ENVS))
+def test_shipped_medium_policy_fits_its_env_and_beats_random(env):
+    import gymnasium as gym
+
+    assert f"{env}_medium" in shipped_policies()
+    policy = load_behaviour_policy(env, "medium")
+    gym_env = gym.make(SHIPPED_ENVS[env])
+    assert policy.metadata["env_id"] == SHIPPED_ENVS[env]
+    assert (policy.obs_dim, policy.act_dim) == (gym_env.observation_space.shape[0],
+                                                gym_env.action_space.shape[0])
+    rng = np.random.default_rng(0)
+    gym_env.action_space.seed(0)
+    learned = [_episode_return(gym_env, lambda o: policy(o, rng), seed) for seed in range(2)]
+    random = [_episode_return(gym_env, lambda o: gym_env.action_space.sample(), seed)
+              for seed in range(2)]
+    gym_env.close()
+    assert np.mean(learned) > np.mean(random) + 100.0, (learned, random)
