@@ -1,6 +1,13 @@
-"""Gymnasium environments for evaluation, vectorised: N episodes run side by side in a
-``SyncVectorEnv`` with one batched policy call per step (AsyncVectorEnv measured slower
-on 2 cores)."""
+"""Gymnasium environments for evaluation, vectorised: N episodes run side by side, one
+batched policy call per step.
+
+The N Gymnasium environments are stepped in a plain loop rather than through
+``gym.vector.SyncVectorEnv``: that one steps (and auto-resets) every sub-environment on
+every step, so an episode that has ended keeps costing MuJoCo steps until the longest one
+ends, and it merges the info dicts on every step (~7% of the stepping time for
+Walker2d). Here an ended episode's environment is no longer stepped; its row stays in the
+policy's batch, so the input shape (and the policy's compiled graph) never changes.
+AsyncVectorEnv measured slower on 2 cores."""
 import gymnasium as gym
 import numpy as np
 
@@ -37,17 +44,21 @@ def run_episodes(env_id, policy, num_episodes, seed, vectorized=True):
             returns.append(total)
         env.close()
         return np.asarray(returns)
-    envs = gym.vector.SyncVectorEnv([lambda: make_env(env_id) for _ in range(num_episodes)])
-    low, high = envs.single_action_space.low, envs.single_action_space.high
-    obs, _ = envs.reset(seed=[seed + i for i in range(num_episodes)])
+    envs = [make_env(env_id) for _ in range(num_episodes)]
+    low, high = envs[0].action_space.low, envs[0].action_space.high
+    obs = np.stack([np.asarray(env.reset(seed=seed + i)[0], np.float32)
+                    for i, env in enumerate(envs)])
     returns = np.zeros(num_episodes)
     active = np.ones(num_episodes, bool)
     while active.any():
-        act = np.clip(policy(np.asarray(obs, np.float32)), low, high)
-        obs, reward, term, trunc, _ = envs.step(act)
-        returns += np.where(active, reward, 0.0)
-        active &= ~(term | trunc)
-    envs.close()
+        act = np.clip(policy(obs), low, high)
+        for i in np.flatnonzero(active):
+            next_obs, reward, term, trunc, _ = envs[i].step(act[i])
+            obs[i] = next_obs
+            returns[i] += float(reward)
+            active[i] = not (term or trunc)
+    for env in envs:
+        env.close()
     return returns
 
 

@@ -1,0 +1,54 @@
+"""Vectorised evaluation: same returns as one episode at a time, ended episodes not stepped."""
+import numpy as np
+import pytest
+
+from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.envs import gym_environment
+from mindspore_rl_ext.envs.gym_environment import run_episodes
+
+
+def rowwise_policy(obs):
+    """Row-wise and elementwise, so batching cannot change a row's action by rounding."""
+    return np.tanh(3.0 * obs[:, :3])
+
+
+def test_vectorized_returns_equal_one_at_a_time():
+    vec = run_episodes("Hopper-v5", rowwise_policy, 4, seed=7, vectorized=True)
+    single = run_episodes("Hopper-v5", rowwise_policy, 4, seed=7, vectorized=False)
+    assert vec.shape == (4,)
+    np.testing.assert_array_equal(vec, single)
+
+
+def test_ended_episodes_are_not_stepped_and_the_batch_keeps_its_shape(monkeypatch):
+    steps, batch_shapes = [], []
+    make = gym_environment.make_env
+
+    def counting_make(env_id):
+        env = make(env_id)
+        count = {"n": 0}
+        steps.append(count)
+        step = env.step
+
+        def counted(action):
+            count["n"] += 1
+            return step(action)
+
+        env.step = counted
+        return env
+
+    def policy(obs):
+        batch_shapes.append(obs.shape)
+        return rowwise_policy(obs)
+
+    monkeypatch.setattr(gym_environment, "make_env", counting_make)
+    returns = run_episodes("Hopper-v5", policy, 3, seed=0, vectorized=True)
+    lengths = [c["n"] for c in steps]
+    assert len(set(lengths)) > 1  # the episodes end at different steps ...
+    assert len(batch_shapes) == max(lengths)  # ... and only the longest sets the call count
+    assert set(batch_shapes) == {(3, 11)}
+    assert np.all(np.isfinite(returns))
+
+
+def test_unknown_environment_is_a_config_error():
+    with pytest.raises(ConfigError, match="NoSuchEnv-v0"):
+        run_episodes("NoSuchEnv-v0", rowwise_policy, 2, seed=0)
