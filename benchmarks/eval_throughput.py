@@ -11,7 +11,7 @@ Two settings:
   so every episode runs its 1000 steps (the worst case for evaluation time).
 
 The two modes alternate within each round (order flipped every round) in one process, so
-machine noise hits both. ``vectorized`` = SyncVectorEnv of N environments with one batched
+machine noise hits both. ``vectorized`` = N environments stepped side by side with one batched
 policy call per step; ``single`` = one environment, one policy call per step.
 """
 import argparse

@@ -181,8 +181,8 @@ class _PenaltyGrad(nn.Cell):
         self.u = update
         self.grad = ms.grad(update.ood_penalty, None, update.critic.trainable_params())
 
-    def construct(self, s, a, w):
-        return self.grad(s, a, w)
+    def construct(self, s, a, w, data_value):
+        return self.grad(s, a, w, data_value)
 
 
 class _CriticGrad(nn.Cell):
@@ -199,18 +199,25 @@ class _CriticGrad(nn.Cell):
 def test_eg_ood_penalty_has_a_gradient_and_changes_the_critic():
     s, a = batch(5)
     nets, up = make_update("eg_ood", ood_weight=1.0)
-    grads = _PenaltyGrad(up)(Tensor(s), Tensor(a), Tensor(np.full(B, 2.0, np.float32)))
+    low, high = Tensor(np.float32(-1e6)), Tensor(np.float32(1e6))
+    two = Tensor(np.full(B, 2.0, np.float32))
+    grads = _PenaltyGrad(up)(Tensor(s), Tensor(a), two, low)
     assert sum(float(np.abs(_np(g)).sum()) for g in grads) > 0
-    zero = _PenaltyGrad(up)(Tensor(s), Tensor(a), Tensor(np.zeros(B, np.float32)))
+    zero = _PenaltyGrad(up)(Tensor(s), Tensor(a), Tensor(np.zeros(B, np.float32)), low)
     assert sum(float(np.abs(_np(g)).sum()) for g in zero) == 0
-    # the critic update differs with the penalty, by exactly the penalty's gradient, whose
-    # direction lowers Q at the OOD pairs (a gradient step -g decreases mean w Q)
+    # bounded: no push once Q at the OOD pairs is below the dataset actions' value
+    below = _PenaltyGrad(up)(Tensor(s), Tensor(a), two, high)
+    assert sum(float(np.abs(_np(g)).sum()) for g in below) == 0
+    # the critic update differs with the penalty, by exactly the penalty's gradient (at the
+    # batch's own dataset value), whose direction lowers Q at the OOD pairs
     y = np.zeros(B, np.float32)
     s2, a2 = batch(6)
+    q1, q2 = _Call(up, "critic")(Tensor(s), Tensor(a))
+    data_value = Tensor(np.float32(np.minimum(_np(q1), _np(q2)).mean()))
     grad = _CriticGrad(up)
     g_plain = grad(Tensor(s), Tensor(a), Tensor(y), Tensor(s2), Tensor(a2), Tensor(np.zeros(B, np.float32)))
-    g_pen = grad(Tensor(s), Tensor(a), Tensor(y), Tensor(s2), Tensor(a2), Tensor(np.full(B, 2.0, np.float32)))
-    g_only = _PenaltyGrad(up)(Tensor(s2), Tensor(a2), Tensor(np.full(B, 2.0, np.float32)))
+    g_pen = grad(Tensor(s), Tensor(a), Tensor(y), Tensor(s2), Tensor(a2), two)
+    g_only = _PenaltyGrad(up)(Tensor(s2), Tensor(a2), two, data_value)
     diffs = [_np(p) - _np(q) for p, q in zip(g_pen, g_plain)]
     assert any(np.abs(d).max() > 0 for d in diffs)
     for d, g in zip(diffs, g_only):

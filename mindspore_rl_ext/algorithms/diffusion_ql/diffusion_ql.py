@@ -20,7 +20,8 @@ One update (``DiffusionQLUpdate.construct``), in the reference order
      = False`` gives the QG fork's unnormalised -mean minQ.
    * ``bc``  : the denoising loss only (no critic is trained).
    * ``eg_ood``: the ``qg`` actor, plus a separately trained diffusion BC model and a critic
-     penalty on next actions that are unlikely under it (see ``ood_penalty``).
+     penalty on next actions that are unlikely under it and valued above the batch's
+     dataset actions (see ``ood_penalty``).
 3. EMA actor: every ``update_ema_every`` steps once step >= ``step_start_ema``, ema = d ema +
    (1-d) actor (before that the EMA actor is a frozen copy of the initial actor, as in DQL).
 4. target critic: Polyak with ``tau`` every step.
@@ -228,19 +229,25 @@ class DiffusionQLUpdate(nn.Cell):
         loss = ops.mean(ops.square(q1 - y)) + ops.mean(ops.square(q2 - y))
         penalty = ops.zeros((), ms.float32)
         if self.algo == "eg_ood":
-            penalty = self.ood_penalty(s_ood, a_ood, w_ood)
+            data_value = ops.stop_gradient(ops.mean(ops.minimum(q1, q2)))
+            penalty = self.ood_penalty(s_ood, a_ood, w_ood, data_value)
             loss = loss + penalty
         return loss, penalty
 
-    def ood_penalty(self, s_ood, a_ood, w_ood):
-        """ood_weight * mean(w * (Q1 + Q2)/2 (s', a')), w = stop(clamp(-logp_bc(a'|s') - thr, 0, max)).
+    def ood_penalty(self, s_ood, a_ood, w_ood, data_value):
+        """ood_weight * mean(w * relu((Q1 + Q2)/2 (s', a') - data_value)),
+        w = stop(clamp(-logp_bc(a'|s') - thr, 0, max)), data_value = stop(mean min Q(s, a))
+        over the batch's dataset pairs.
 
         The reference multiplied a *detached* target-Q by a detached weight (a constant, zero
         gradient). Here the weight is the constant and Q is the current critic, so the term
-        pushes Q down at next actions the BC model finds unlikely.
+        pushes Q down at next actions the BC model finds unlikely -- but only while they are
+        valued above the batch's dataset actions. A plain ``w * Q`` term is unbounded below:
+        nothing else anchors Q at those actions, and on the bandit toy it drove them to
+        -inf (NaN within 400 steps).
         """
         q1, q2 = self.critic(s_ood, a_ood)
-        return self.ood_weight * ops.mean(w_ood * 0.5 * (q1 + q2))
+        return self.ood_weight * ops.mean(w_ood * ops.relu(0.5 * (q1 + q2) - data_value))
 
     def ood_weights(self, s_ood, a_ood):
         """w = clamp(-logp - threshold, 0, max), logp = -sum_dims (eps_bc(a'_t, t, s') - eps)^2."""
