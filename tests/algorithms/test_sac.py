@@ -134,15 +134,23 @@ def test_replay_buffer_wraps_and_dumps_d4rl_format(tmp_path):
         assert json.loads(str(f["metadata"]))["kind"] == "medium-replay"
 
 
-def test_trainer_runs_exports_and_resumes(tmp_path):
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer, default_config
+def tiny_trainer_config(**trainer_params):
+    """Hopper SAC with tiny nets: 100 env steps, updates from step 50, evaluations at 50 and 100."""
+    from mindspore_rl_ext.algorithms.sac.trainer import default_config
 
     cfg = default_config("hopper")
     cfg["algorithm_config"]["policy_and_network"]["params"]["hidden_dims"] = HID
     cfg["algorithm_config"]["replay_buffer"]["batch_size"] = 32
     cfg["trainer_params"].update(max_env_steps=100, learning_starts=50, steps_per_call=25,
                                  eval_freq=50, ckpt_freq=50, eval_episodes=1,
-                                 confirm_episodes=1, medium_band=(-1e9, 1e9))
+                                 confirm_episodes=1, **trainer_params)
+    return cfg
+
+
+def test_trainer_runs_exports_and_resumes(tmp_path):
+    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
+
+    cfg = tiny_trainer_config(medium_band=(-1e9, 1e9))
     work, out, dump = str(tmp_path / "w"), str(tmp_path / "p"), str(tmp_path / "r.npz")
     logs = []
     levels = SACTrainer(cfg, work, out, replay_dump=dump, log=logs.append).train()
@@ -160,16 +168,10 @@ def test_trainer_runs_exports_and_resumes(tmp_path):
 
 
 def test_fallback_medium_dumps_the_replay_up_to_the_chosen_snapshot(tmp_path):
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer, default_config
+    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
 
-    cfg = default_config("hopper")
-    cfg["algorithm_config"]["policy_and_network"]["params"]["hidden_dims"] = HID
-    cfg["algorithm_config"]["replay_buffer"]["batch_size"] = 32
     # every evaluation is confirmed (return >= low) but none lands in the band
-    cfg["trainer_params"].update(max_env_steps=100, learning_starts=50, steps_per_call=25,
-                                 eval_freq=50, ckpt_freq=50, eval_episodes=1,
-                                 confirm_episodes=1, medium_band=(-1e9, -1e8),
-                                 medium_target=-5e8)
+    cfg = tiny_trainer_config(medium_band=(-1e9, -1e8), medium_target=-5e8)
     dump = str(tmp_path / "r.npz")
     trainer = SACTrainer(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=dump,
                          log=lambda m: None)
