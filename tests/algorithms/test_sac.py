@@ -183,3 +183,17 @@ def test_fallback_medium_dumps_the_replay_up_to_the_chosen_snapshot(tmp_path):
         assert f["observations"].shape == (step, 11)
         np.testing.assert_array_equal(f["actions"], ordered["actions"][:step])
         assert json.loads(str(f["metadata"]))["train_env_steps"] == step
+
+
+def test_fallback_writes_no_replay_once_the_buffer_has_wrapped(tmp_path):
+    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
+
+    cfg = tiny_trainer_config(medium_band=(-1e9, -1e8), medium_target=-5e8)
+    cfg["algorithm_config"]["replay_buffer"]["capacity"] = 60  # 100 steps overwrite 1..40
+    dump = tmp_path / "r.npz"
+    logs = []
+    levels = SACTrainer(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=str(dump),
+                        log=logs.append).train()
+    assert levels["medium"]["fallback"] and "replay_dump" not in levels["medium"]
+    assert not dump.exists()
+    assert any("no longer holds env steps" in m for m in logs)

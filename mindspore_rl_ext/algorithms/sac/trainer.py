@@ -333,13 +333,16 @@ class SACTrainer:
             self._dump_replay(self.step, meta["average_return"])
 
     def _dump_replay(self, medium_step, policy_avg_return):
-        """Write the medium-replay file: the replay rows of env steps 1..medium_step (the
-        buffer holds every step while it is below its capacity)."""
+        """Write the medium-replay file: the replay rows of env steps 1..medium_step.
+
+        The buffer still holds env step 1 only while the run has not outgrown its capacity;
+        once it has wrapped, the early rows (of an earlier fallback snapshot too) are gone."""
         if not self.replay_dump:
             return
-        if medium_step > self.buffer.capacity:
-            self.log(f"No medium-replay dump: step {medium_step} exceeds the replay capacity "
-                     f"{self.buffer.capacity}")
+        if self.step > self.buffer.capacity:
+            self.log(f"No medium-replay dump: after {self.step} env steps the replay buffer "
+                     f"(capacity {self.buffer.capacity}) no longer holds env steps "
+                     f"1..{medium_step}")
             return
         rows = {k: v[:medium_step] for k, v in self.buffer.ordered().items()}
         rmeta = {"env_id": self.env_id, "kind": "medium-replay", "algorithm": ALGORITHM_NAME,
