@@ -47,15 +47,11 @@ def reward_fn(name, support_sigmas=SUPPORT_SIGMAS):
     mode is not "on a high-reward mode"; None disables the check).
     """
     if name == "8gaussians":
-        centres = GAUSSIAN_CENTRES / GAUSSIAN_SCALE
-        radius = None if support_sigmas is None else support_sigmas * GAUSSIAN_STD / GAUSSIAN_SCALE
-
         def fn(actions):
-            a = np.asarray(actions, np.float64).reshape(-1, 2)
-            d = ((a[:, None, :] - centres[None]) ** 2).sum(-1)
-            r = d.argmin(1) / 7.0
-            if radius is not None:
-                r = np.where(d.min(1) <= radius ** 2, r, 0.0)
+            sq_dist = _gaussian_sq_distances(actions)
+            r = sq_dist.argmin(1) / 7.0
+            if support_sigmas is not None:
+                r = np.where(_within_support(sq_dist, support_sigmas), r, 0.0)
             return r
         return fn
     if name == "rings":
@@ -68,12 +64,21 @@ def reward_fn(name, support_sigmas=SUPPORT_SIGMAS):
 def support_mask(name, actions, support_sigmas=SUPPORT_SIGMAS):
     """True where an action lies on the data (8gaussians: within support_sigmas std of a
     centre; the other datasets: everywhere), for plots."""
-    a = np.asarray(actions, np.float64).reshape(-1, 2)
     if name != "8gaussians":
-        return np.ones(len(a), bool)
+        return np.ones(len(np.asarray(actions).reshape(-1, 2)), bool)
+    return _within_support(_gaussian_sq_distances(actions), support_sigmas)
+
+
+def _gaussian_sq_distances(actions):
+    """(N, 8) squared distances of actions (N, 2) to the 8gaussians centres."""
+    a = np.asarray(actions, np.float64).reshape(-1, 2)
     centres = GAUSSIAN_CENTRES / GAUSSIAN_SCALE
-    d = ((a[:, None, :] - centres[None]) ** 2).sum(-1).min(1)
-    return d <= (support_sigmas * GAUSSIAN_STD / GAUSSIAN_SCALE) ** 2
+    return ((a[:, None, :] - centres[None]) ** 2).sum(-1)
+
+
+def _within_support(sq_distances, support_sigmas):
+    """Whether the nearest centre is within support_sigmas of its std."""
+    return sq_distances.min(1) <= (support_sigmas * GAUSSIAN_STD / GAUSSIAN_SCALE) ** 2
 
 
 def sample_actions(name, n, rng):
