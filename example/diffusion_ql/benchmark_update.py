@@ -67,7 +67,7 @@ def main(argv=None):
         iql_nets = IQLPolicyAndNetwork(
             {"hidden_sizes": [256, 256], "dropout_rate": None, "log_std_min": -5.0,
              "log_std_max": 2.0}, SimpleNamespace(state_dim=args.obs_dim, action_dim=args.act_dim))
-        iql_update = IQLUpdate(iql_nets, {**arrays, "terminals": arrays["terminals"]}, {
+        iql_update = IQLUpdate(iql_nets, arrays, {
             "gamma": 0.99, "expectile": 0.7, "temperature": 3.0, "exp_adv_max": 100.0,
             "update_factor": 0.005, "actor_lr": 3e-4, "actor_lr_schedule": "cosine",
             "value_lr": 3e-4, "critic_lr": 3e-4}, 10 ** 6)

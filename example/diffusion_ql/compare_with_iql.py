@@ -48,7 +48,7 @@ def run_diffusion(algo, args):
     if not (os.path.isfile(log) and "train end" in open(log, encoding="utf-8").read()):
         cmd = [sys.executable, os.path.join(HERE, "train.py"), "--env_name", args.dataset,
                "--algo", algo, "--T", str(args.T), "--num_epochs", str(args.episodes),
-               "--eval_freq", str(args.eval_freq or max(1, args.episodes // 2)), "--device", "CPU",
+               "--eval_freq", str(args.eval_freq), "--device", "CPU",
                "--dir", folder, "--log_file", log, "--no-resume", "--seed", str(args.seed)]
         if args.dataset_root:
             cmd += ["--dataset_root", args.dataset_root]
@@ -66,8 +66,8 @@ def run_iql(args):
             f.write(f"seed: {args.seed}\ndataset_params:\n  dataset: {args.dataset}\n")
             if args.dataset_root:
                 f.write(f"  dataset_root: {args.dataset_root}\n")
-            half = args.eval_freq or max(1, args.episodes // 2)
-            f.write(f"trainer_params:\n  eval_per_episode: {half}\n  save_per_episode: {half}\n")
+            f.write(f"trainer_params:\n  eval_per_episode: {args.eval_freq}\n"
+                    f"  save_per_episode: {args.eval_freq}\n")
         cmd = [sys.executable, os.path.join(ROOT, "example", "iql", "train.py"), "--episode",
                str(args.episodes), "--device_target", "CPU", "--env_yaml", env_yaml,
                "--ckpt_path", os.path.join(folder, "ckpt"), "--log_file", log, "--no-resume"]
@@ -99,6 +99,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.dataset_root:
         args.dataset_root = os.path.expanduser(args.dataset_root)
+    args.eval_freq = args.eval_freq or max(1, args.episodes // 2)
     os.makedirs(args.work, exist_ok=True)
     result = {"episodes": args.episodes, "steps": args.episodes * 1000, "dataset": dataset_average(args)}
     if args.iql:
