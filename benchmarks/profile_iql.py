@@ -99,7 +99,8 @@ def build(args):
     rng = np.random.default_rng(0)
 
     def indices(buf):
-        return ms.Tensor(buf.sample_indices(rng, args.steps))
+        """The compiled loop's inputs: (indices, num_steps)."""
+        return ms.Tensor(buf.sample_indices(rng, args.steps)), ms.Tensor(args.steps, ms.int32)
 
     return ms, variants, make, indices
 
@@ -146,14 +147,14 @@ def main(argv=None):
     cells = {}
     for name, cls in variants.items():
         cell, buf = make(cls)
-        cell(indices(buf))[0].asnumpy()  # compile
+        cell(*indices(buf)).asnumpy()  # compile
         cells[name] = cell
     cpu = {name: [] for name in cells}
     for _ in range(args.repeats):
         for name, cell in cells.items():
             idx = indices(buf)
             t = time.process_time()
-            cell(idx)[0].asnumpy()
+            cell(*idx).asnumpy()
             cpu[name].append(1000 * (time.process_time() - t) / args.steps)
 
     full = cells["full_update"]
@@ -165,7 +166,7 @@ def main(argv=None):
             prof = ms.profiler.profile(activities=[ProfilerActivity.CPU],
                                        on_trace_ready=ms.profiler.tensorboard_trace_handler(folder))
             prof.start()
-            full(indices(buf))[0].asnumpy()
+            full(*indices(buf)).asnumpy()
             prof.stop()
             profile = parse_profile(folder, args.steps)
     finally:

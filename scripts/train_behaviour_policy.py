@@ -11,7 +11,14 @@ its last checkpoint (every --ckpt-freq env steps) unless --fresh is given.
     python scripts/train_behaviour_policy.py \
         --evaluate mindspore_rl_ext/data/behaviour_policies/hopper_medium.npz
 
-evaluates a policy file over --episodes stochastic and deterministic episodes.
+evaluates a policy file over --episodes stochastic and deterministic episodes, with its
+gait (mean forward velocity, episode length, fall rate).
+
+    python scripts/train_behaviour_policy.py --env hopper --seed 1 \
+        --export-snapshot runs/sac_hopper_s1/snapshots/step_0095000.npz --level medium
+
+writes one of a run's evaluation snapshots as <out>/<env>_<level>.npz, for when the run's
+own level detection overshot the band (a policy chosen by its gait as well as its return).
 """
 import argparse
 import json
@@ -57,20 +64,31 @@ def parse_args(argv=None):
     p.add_argument("--device", default="CPU")
     p.add_argument("--evaluate", metavar="POLICY_NPZ", default=None,
                    help="only evaluate this behaviour policy file and exit")
-    p.add_argument("--episodes", type=int, default=10, help="episodes for --evaluate")
+    p.add_argument("--episodes", type=int, default=10,
+                   help="episodes for --evaluate and --export-snapshot")
+    p.add_argument("--export-snapshot", metavar="SNAPSHOT_NPZ", default=None,
+                   help="write this snapshot (<work-dir>/snapshots/step_N.npz) as the policy "
+                        "file of --level and exit")
+    p.add_argument("--level", choices=("medium", "expert"), default="medium",
+                   help="level of --export-snapshot")
     return p.parse_args(argv)
 
 
 def evaluate_file(path, episodes, seed):
+    import numpy as np
+
     from mindspore_rl_ext.algorithms.sac.trainer import (evaluate_policy, load_behaviour_policy,
                                                          make_env)
     from mindspore_rl_ext.data.scores import normalized_score
+    from mindspore_rl_ext.envs.gait import gait_statistics
 
     policy = load_behaviour_policy(path)
     env_id = policy.metadata["env_id"]
     env = make_env(env_id)
+    rng = np.random.default_rng(seed)
     out = {"path": path, "env_id": env_id, "level": policy.metadata.get("level"),
-           "episodes": episodes}
+           "episodes": episodes,
+           "gait": gait_statistics(env_id, lambda obs: policy(obs, rng), episodes, seed)}
     for mode, det in (("stochastic", False), ("deterministic", True)):
         rets, lens = evaluate_policy(policy, env, episodes, det, seed=seed + (0 if det else 1))
         out[mode] = {"avg_return": round(float(rets.mean()), 1),
@@ -81,11 +99,33 @@ def evaluate_file(path, episodes, seed):
     return out
 
 
+def export(args):
+    """--export-snapshot: evaluate the snapshot, write the policy file, print its metadata."""
+    import re
+
+    from mindspore_rl_ext.algorithms.sac.trainer import default_config, export_snapshot
+
+    match = re.search(r"step_(\d+)\.npz$", args.export_snapshot)
+    if not match or not os.path.isfile(args.export_snapshot):
+        raise ConfigError(f"--export-snapshot '{args.export_snapshot}' is not an existing "
+                          f"snapshot file named step_<N>.npz")
+    net_params = default_config(args.env)["algorithm_config"]["policy_and_network"]["params"]
+    path, meta = export_snapshot(
+        args.env, args.export_snapshot, args.level, args.out, int(match.group(1)), args.seed,
+        net_params, args.episodes,
+        selection=f"snapshot {os.path.basename(args.export_snapshot)} exported by hand "
+                  f"(--export-snapshot)")
+    print(json.dumps({"path": path, **meta}, indent=1))
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.evaluate:
         evaluate_file(args.evaluate, args.episodes, args.seed + 100_000)
         return 0
+    if args.export_snapshot:
+        return export(args)
     from mindspore_rl_ext.core.device import init_mindspore
 
     init_mindspore(args.device)  # before any tensor op

@@ -14,17 +14,16 @@ import os
 import yaml
 
 from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.core.files import read_errors_as
 
 
 def load_yaml(path):
     """Read a YAML mapping from ``path``; ConfigError for a missing or malformed file."""
     if not os.path.isfile(path):
         raise ConfigError(f"config file '{path}' does not exist")
-    try:
+    with read_errors_as(ConfigError, f"config file '{path}' is not valid YAML"):
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config file '{path}' is not valid YAML: {e}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -1,9 +1,15 @@
 """Choose MindSpore's device, mode and threads once, before any tensor op runs.
 
 MindSpore refuses ``set_device`` after the first kernel ran, and ``threads_num`` can be
-set only once, so every entry point calls :func:`init_mindspore` first. It also absorbs
-the one-time ``SystemError`` that MindSpore 2.10 (built against NumPy 1.x) raises on the
-first tensor-with-Python-number op under NumPy 2 (see docs/architecture facts).
+set only once, so scripts call :func:`init_mindspore` first. Library code that may run
+without it (a session, the pretrained models) calls :func:`ensure_mindspore`.
+
+MindSpore 2.10 was built against NumPy 1.x. Under NumPy 2 the first op of a process that
+converts a Python argument (a number, a shape) fails once with ``SystemError: <method
+'__truediv__' of 'TensorPy' objects> returned a result with an exception set``; every
+later op works. :func:`absorb_numpy_init_error` takes that failure on an argument that
+can never run a kernel, so it leaves the device choice open; the package's
+``__init__`` calls it, so importing ``mindspore_rl_ext`` makes MindSpore usable.
 """
 import contextlib
 import io
@@ -14,7 +20,28 @@ os.environ.setdefault("GLOG_v", "3")  # MindSpore's C++ warnings (missing Ascend
 from mindspore_rl_ext.core.errors import ConfigError
 
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend", "Auto")
-_state = {"device": None}
+_state = {"device": None, "numpy_init_absorbed": False}
+
+
+def absorb_numpy_init_error() -> None:
+    """Run MindSpore's one-time NumPy initialisation on a call that fails in argument
+    parsing (a float shape), so no kernel runs and ``set_device`` stays allowed.
+
+    With NumPy 2 the initialisation error surfaces here (as SystemError, or folded into
+    the TypeError of the bad shape) instead of in the caller's first real op; without
+    the error the call is a plain TypeError. Idempotent.
+    """
+    if _state["numpy_init_absorbed"]:
+        return
+    import mindspore as ms
+    import numpy as np
+
+    with contextlib.redirect_stderr(io.StringIO()):  # NumPy's 1.x-ABI notice, printed once
+        try:
+            ms.Tensor(np.ones(1, np.float32)).reshape(0.5)
+        except (SystemError, TypeError, ValueError):
+            pass
+    _state["numpy_init_absorbed"] = True
 
 
 def _available(device):
@@ -89,15 +116,23 @@ def init_mindspore(device_target="Auto", graph_mode=True, cpu_threads=None):
             ms.device_context.cpu.op_tuning.threads_num(int(threads))
         except RuntimeError:  # already set by the caller's own code
             pass
-    import numpy as np
-
-    with contextlib.redirect_stderr(io.StringIO()):  # NumPy's 1.x-ABI notice, printed once
-        try:  # absorb MindSpore's one-time NumPy-2 init error on the first scalar op
-            ms.Tensor(np.ones(1, np.float32)) * 2.0
-        except SystemError:
-            pass
+    absorb_numpy_init_error()
     _state["device"] = device
     return device
+
+
+def ensure_mindspore() -> str:
+    """The device in use: :func:`init_mindspore` ("Auto", GRAPH_MODE) when nothing chose
+    one yet. If the caller set MindSpore's device itself, that choice is kept."""
+    if _state["device"] is not None:
+        return _state["device"]
+    try:
+        return init_mindspore("Auto")
+    except RuntimeError:  # the caller's own ms.set_device ran first: keep its device
+        import mindspore as ms
+
+        _state["device"] = ms.get_context("device_target")
+        return _state["device"]
 
 
 def current_device():

@@ -18,6 +18,7 @@ import mindspore as ms
 
 from mindspore_rl_ext.core.callbacks import (CallbackManager, CheckpointCallback,
                                              EvaluateCallback, LossCallback, TimeCallback)
+from mindspore_rl_ext.core.device import ensure_mindspore
 from mindspore_rl_ext.core.errors import ConfigError
 
 ORDER = ("replay_buffer", "collect_environment", "eval_environment",
@@ -67,7 +68,10 @@ class Session:
 
     def run(self, class_type, is_train=True, episode=0, resume=True, ckpt_path=None):
         """Train for ``episode`` episodes, or (``is_train=False``) load ``ckpt_path`` and
-        evaluate. Returns the trainer (training) or (mean return, score) (evaluation)."""
+        evaluate. Returns the trainer (training) or (mean return, score) (evaluation).
+        Without an earlier :func:`init_mindspore`, MindSpore is set up here (Auto device,
+        GRAPH_MODE)."""
+        ensure_mindspore()
         if self.seed is not None:
             ms.set_seed(self.seed)  # network initialisation
         msrl = build_components(self.algorithm_config)

@@ -3,9 +3,13 @@
 A subclass supplies ``train_one_episode``, ``evaluate``, ``trainable_variables``
 (network name -> cell, saved one folder each) and ``resume_cell`` (everything else a
 resume needs: targets, optimiser states); ``host_state`` / ``load_host_state`` cover
-what lives outside MindSpore (RNG state, counters, normalisation stats).
+what lives outside MindSpore (RNG state, counters, normalisation stats). Training holds
+the checkpoint folder's writer lock (one writer per folder); loading for evaluation
+takes none.
 """
+import contextlib
 import signal
+from collections.abc import Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -13,6 +17,7 @@ from tqdm import tqdm
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.callbacks import CallbackParam
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
+from mindspore_rl_ext.core.folder_lock import CheckpointFolderLock
 
 
 class TrainingInterrupted(Exception):
@@ -33,6 +38,7 @@ class Trainer:
         self.ckpt_root = params["ckpt_path"]
         self.max_ckpt_num = params["max_ckpt_num"]
         self.episode = 0  # completed training episodes
+        self._lock = None  # the checkpoint folder's writer lock while held
 
     # --- supplied by the algorithm -------------------------------------------------
     def train_one_episode(self):
@@ -71,25 +77,52 @@ class Trainer:
                         f"network '{name}' parameter '{pname}' holds NaN or Inf after episode "
                         f"{episode}; training stopped, the last good checkpoint is kept")
 
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the checkpoint folder's writer lock (a no-op while already held);
+        CheckpointError if another training holds it."""
+        if self._lock is not None:
+            yield
+            return
+        with CheckpointFolderLock(self.ckpt_root) as lock:
+            self._lock = lock
+            try:
+                yield
+            finally:
+                self._lock = None
+
     def save_checkpoint(self, episode):
         """Write every network, then the resume state; refuse non-finite weights so the
-        last good checkpoint is never overwritten with NaNs."""
+        last good checkpoint is never overwritten with NaNs. A write error (full disk)
+        is a CheckpointError and leaves the earlier checkpoints as they were."""
         self.check_weights_finite(episode)
-        for name, cell in self.trainable_variables().items():
-            ckpt.save_params(ckpt.named_params(cell), ckpt.network_file(self.ckpt_root, name, episode),
-                             extra=self.network_extras(name))
-        state_ckpt, state_json = ckpt.state_files(self.ckpt_root, episode)
+        networks = {name: (ckpt.named_params(cell), self.network_extras(name))
+                    for name, cell in self.trainable_variables().items()}
         cell, exclude = self.resume_cell()
-        ckpt.save_params(ckpt.named_params(cell, exclude), state_ckpt)
-        ckpt.write_json(state_json, {"episode": episode, "fingerprint": self.fingerprint(),
-                                     "host_state": self.host_state()})
-        ckpt.prune(self.ckpt_root, self._network_names(), self.max_ckpt_num)
+        state = {"episode": episode, "fingerprint": self.fingerprint(),
+                 "host_state": self.host_state()}
+        with self.writer_lock():
+            ckpt.save_step(self.ckpt_root, episode, networks, ckpt.named_params(cell, exclude),
+                           state)
+            ckpt.prune(self.ckpt_root, self._network_names(), self.max_ckpt_num)
 
     def network_extras(self, name):
         """Extra arrays stored in a network's file (e.g. observation normaliser)."""
         return {}
 
+    # {fingerprint key: {old value: today's value}} for config names renamed since
+    # checkpoints were written; read by upgrade_fingerprint
+    LEGACY_FINGERPRINT_VALUES = {}
+
+    def upgrade_fingerprint(self, saved):
+        """A checkpoint's fingerprint in today's spelling (LEGACY_FINGERPRINT_VALUES)."""
+        for key, renamed in self.LEGACY_FINGERPRINT_VALUES.items():
+            if saved.get(key) in renamed:
+                saved[key] = renamed[saved[key]]
+        return saved
+
     def _check_fingerprint(self, saved, path):
+        saved = self.upgrade_fingerprint(dict(saved))
         current = self.fingerprint()
         diffs = [f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}"
                  for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k)]
@@ -124,7 +157,12 @@ class Trainer:
 
     # --- the loop ------------------------------------------------------------------
     def train(self, episodes, callbacks, resume=True):
-        """Train until ``episodes`` episodes are complete (counting resumed ones)."""
+        """Train until ``episodes`` episodes are complete (counting resumed ones), holding
+        the checkpoint folder's writer lock from before the resume to the end."""
+        with self.writer_lock():
+            return self._train(episodes, callbacks, resume)
+
+    def _train(self, episodes, callbacks, resume):
         if resume:
             self.restore()
         params = CallbackParam(trainer=self, cur_episode=self.episode, losses={})

@@ -30,11 +30,11 @@ import json
 import os
 import pathlib
 import re
-import zipfile
 
 import numpy as np
 
 from mindspore_rl_ext.core.errors import DatasetError
+from mindspore_rl_ext.core.files import read_errors_as
 
 POLICY_DIR = pathlib.Path(__file__).with_name("behaviour_policies")
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -58,22 +58,21 @@ class NumpyBehaviourPolicy:
 
     @classmethod
     def load(cls, path):
-        """Read and check a policy file."""
+        """Read and check a policy file; DatasetError naming it when missing or damaged."""
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise DatasetError(f"behaviour policy file '{path}' does not exist")
-        try:
+        with read_errors_as(DatasetError, f"'{path}' is not a readable .npz policy file "
+                                          f"(truncated, corrupt or another format)"):
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
-            raise DatasetError(f"'{path}' is not a readable .npz policy file: {err}") from err
-        if "metadata_json" not in arrays:
-            raise DatasetError(f"'{path}' has no 'metadata_json' entry")
-        try:
-            metadata = json.loads(str(arrays.pop("metadata_json")))
-        except json.JSONDecodeError as err:
-            raise DatasetError(f"'{path}': 'metadata_json' is not valid JSON: {err}") from err
-        return cls(arrays, metadata, path)
+            if "metadata_json" not in arrays:
+                raise DatasetError(f"'{path}' has no 'metadata_json' entry")
+            try:
+                metadata = json.loads(str(arrays.pop("metadata_json")))
+            except (ValueError, RecursionError) as err:
+                raise DatasetError(f"'{path}': 'metadata_json' is not valid JSON: {err}") from err
+            return cls(arrays, metadata, path)
 
     @staticmethod
     def save(path, weights, metadata):

@@ -28,12 +28,12 @@ found in ``env_id`` or the file name (``hopper_medium-v2.hdf5`` -> hopper), else
 import json
 import os
 import tempfile
-import zipfile
 
 import h5py
 import numpy as np
 
 from mindspore_rl_ext.core.errors import DatasetError
+from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.data import scores
 from mindspore_rl_ext.data.transitions import TransitionDataset
 
@@ -41,15 +41,20 @@ FLOAT_KEYS = {"observations": 2, "actions": 2, "rewards": 1, "next_observations"
 FLAG_KEYS = ("terminals", "timeouts")
 REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
 _CHUNK_ROWS = 1 << 16
+MAX_COMPRESSION_RATIO = 1100  # deflate, HDF5's usual filter, stays below about 1032:1
 
 
 def load_d4rl_hdf5(path, env_id=None):
-    """Read a D4RL-format HDF5 (or .npz) file into a validated TransitionDataset."""
+    """Read a D4RL-format HDF5 (or .npz) file into a validated TransitionDataset.
+
+    DatasetError naming the file for a missing, damaged or malformed one."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DatasetError(f"D4RL-format file '{path}' does not exist")
     is_npz = path.lower().endswith(".npz")
-    try:
+    with read_errors_as(DatasetError, f"'{path}' is not a readable "
+                                      f"{'.npz' if is_npz else 'HDF5'} file (truncated, "
+                                      f"corrupt or another format)"):
         if is_npz:
             with np.load(path, allow_pickle=False) as f:
                 arrays = _read_arrays(f, path)
@@ -58,16 +63,11 @@ def load_d4rl_hdf5(path, env_id=None):
             with h5py.File(path, "r") as f:
                 arrays = _read_arrays(f, path)
                 attrs = dict(f.attrs)
-    except DatasetError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DatasetError(f"'{path}' is not a readable {'.npz' if is_npz else 'HDF5'} file "
-                           f"(truncated, corrupt or another format): {err}") from err
-    has_next = "next_observations" in arrays
-    arrays = _transitions(arrays)
-    env_id = env_id or _text(attrs.get("env_id"))
-    ref_min, ref_max = _ref_scores(attrs, env_id, path)
-    metadata = json.loads(_text(attrs["metadata_json"])) if "metadata_json" in attrs else {}
+        has_next = "next_observations" in arrays
+        arrays = _transitions(arrays, path)
+        env_id = env_id or _text_attr(attrs, "env_id", path)
+        ref_min, ref_max = _ref_scores(attrs, env_id, path)
+        metadata = _metadata(attrs, path)
     metadata["d4rl_next_observations"] = "stored" if has_next else "observations[i+1]"
     return TransitionDataset(**arrays, env_id=env_id, ref_min_score=ref_min,
                              ref_max_score=ref_max, source=path, metadata=metadata).validate()
@@ -115,6 +115,8 @@ def _read_arrays(f, path):
                            f"expected (N, obs_dim) with N > 0")
     arrays = {}
     for key, dset in dsets.items():
+        if isinstance(dset, h5py.Dataset):
+            check_hdf5_size(dset, path)
         ndim = FLOAT_KEYS.get(key, 1)
         if dset.ndim != ndim or dset.shape[0] != n:
             raise DatasetError(f"'{path}': '{key}' has shape {dset.shape}, expected "
@@ -142,7 +144,22 @@ def _read_arrays(f, path):
     return arrays
 
 
-def _transitions(arrays):
+def check_hdf5_size(dset: h5py.Dataset, path) -> None:
+    """DatasetError unless ``dset`` and each of its chunks fit in the file at ``path``
+    (times MAX_COMPRESSION_RATIO when filtered). From the header alone, before reading: a
+    damaged header can claim terabytes, which h5py would try to allocate."""
+    plist = dset.id.get_create_plist()
+    if dset.is_virtual or plist.get_external_count():
+        return  # its data lives in other files
+    limit = os.path.getsize(path) * (MAX_COMPRESSION_RATIO if plist.get_nfilters() else 1)
+    chunk = int(np.prod(dset.chunks)) * dset.dtype.itemsize if dset.chunks else 0
+    if max(dset.nbytes, chunk) > limit:
+        raise DatasetError(f"'{path}': dataset '{dset.name}' claims shape {dset.shape} of "
+                           f"{dset.dtype} (chunks {dset.chunks}), more than the file can "
+                           f"hold: its header is damaged")
+
+
+def _transitions(arrays, path):
     """Apply the qlearning semantics; returns TransitionDataset's array fields."""
     terminals, timeouts = arrays["terminals"], arrays["timeouts"]
     if "next_observations" in arrays:
@@ -154,7 +171,8 @@ def _transitions(arrays):
         keep[-1] = False
         idx = np.flatnonzero(keep)
         if idx.size == 0:
-            raise DatasetError("no transition left: every row is a timeout or the last row")
+            raise DatasetError(f"'{path}': no transition left: every row is a timeout or the "
+                               f"last row")
         arrays["next_observations"] = arrays["observations"][idx + 1]
         for key in ("observations", "actions", "rewards", "terminals"):
             arrays[key] = _compact_rows(arrays[key], idx)
@@ -179,16 +197,36 @@ def _npz_attrs(f, path):
     if key is None:
         return {}
     text = str(f[key])
-    try:
-        env_id = json.loads(text).get("env_id")
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise DatasetError(f"'{path}': '{key}' is not a JSON object") from err
+    env_id = _json_object(text, key, path).get("env_id")
     return {"metadata_json": text, **({"env_id": env_id} if env_id else {})}
+
+
+def _metadata(attrs, path):
+    """The JSON object of the 'metadata_json' attribute; {} when absent."""
+    if "metadata_json" not in attrs:
+        return {}
+    return _json_object(_text_attr(attrs, "metadata_json", path), "metadata_json", path)
+
+
+def _json_object(text, key, path):
+    """The dict that entry ``key`` holds as JSON text."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise DatasetError(f"'{path}': '{key}' is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise DatasetError(f"'{path}': '{key}' holds a JSON {type(value).__name__}, expected "
+                           f"a JSON object")
+    return value
 
 
 def _ref_scores(attrs, env_id, path):
     if "ref_min_score" in attrs and "ref_max_score" in attrs:
-        return float(attrs["ref_min_score"]), float(attrs["ref_max_score"])
+        try:
+            return float(attrs["ref_min_score"]), float(attrs["ref_max_score"])
+        except (TypeError, ValueError) as err:
+            raise DatasetError(f"'{path}': attributes 'ref_min_score' and 'ref_max_score' must "
+                               f"be numbers ({err})") from err
     for name in (env_id, os.path.basename(path)):
         if name is not None:
             try:
@@ -198,5 +236,11 @@ def _ref_scores(attrs, env_id, path):
     return None, None
 
 
-def _text(value):
-    return value.decode() if isinstance(value, bytes) else value
+def _text_attr(attrs, key, path):
+    """String attribute ``key`` (bytes decoded); None when absent."""
+    value = attrs.get(key)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if value is not None and not isinstance(value, str):
+        raise DatasetError(f"'{path}': attribute '{key}' is {value}, expected a string")
+    return value

@@ -20,20 +20,24 @@ import tempfile
 import warnings
 
 import gymnasium as gym
+import h5py
 import minari
 import numpy as np
 from minari.data_collector import EpisodeBuffer
 from minari.dataset.minari_dataset import parse_dataset_id
-from minari.dataset.minari_storage import MinariStorage
+from minari.dataset.minari_storage import METADATA_FILE_NAME, MinariStorage
 from minari.namespace import NAMESPACE_METADATA_FILENAME
 from minari.storage import get_dataset_path
 
 from mindspore_rl_ext.core.errors import DatasetError
+from mindspore_rl_ext.core.files import read_errors_as
+from mindspore_rl_ext.data.d4rl_hdf5 import check_hdf5_size
 from mindspore_rl_ext.data.transitions import TransitionDataset
 
 RESERVED_NAMESPACES = ("mujoco", "D4RL")  # the official Farama datasets; never written here
 GENERATE_COMMAND = "python -m mindspore_rl_ext.data.generate --env ENV --level LEVEL"
 _EPISODES_PER_READ = 256
+HDF5_DATA_FILE = "main_data.hdf5"  # the episodes of a dataset in minari's HDF5 format
 _OWN_ID = re.compile(r"msrl_ext/(?P<env>\w+)/(?P<level>[-\w]+?)-v\d+")
 
 
@@ -80,33 +84,37 @@ def check_dataset_id(dataset_id):
 
 
 def load_minari(dataset_id, dataset_root=None):
-    """Read a local Minari dataset into a validated TransitionDataset."""
+    """Read a local Minari dataset into a validated TransitionDataset.
+
+    DatasetError for an unknown id, a missing file, or a damaged metadata or data file
+    (naming that file)."""
     if dataset_root is not None and not os.path.isdir(dataset_root):
         raise DatasetError(f"Minari dataset root '{dataset_root}' does not exist")
     with datasets_root(dataset_root):
         folder = resolve_root(dataset_root) / dataset_id
-        try:
+        if not folder.is_dir():
+            raise DatasetError(_unknown_id_message(dataset_id, dataset_root))
+        metadata_file = folder / "data" / METADATA_FILE_NAME
+        _require_file(metadata_file, dataset_id, folder)
+        meta_where = f"Minari dataset '{dataset_id}': metadata file '{metadata_file}'"
+        with read_errors_as(DatasetError, f"{meta_where} is damaged or not Minari's"):
+            metadata = MinariStorage.read_raw_metadata(metadata_file.parent)
+            data_file = (metadata_file.parent / HDF5_DATA_FILE
+                         if metadata.get("data_format") == "hdf5" else metadata_file.parent)
+            _require_file(data_file, dataset_id, folder)
             ds = minari.load_dataset(dataset_id)
-            arrays = _flatten(ds)
-            metadata = MinariStorage.read_raw_metadata(ds.storage.data_path)
-        except FileNotFoundError as err:
-            if not folder.is_dir():
-                raise DatasetError(_unknown_id_message(dataset_id, dataset_root)) from err
-            raise DatasetError(f"Minari dataset '{dataset_id}' at '{folder}' is incomplete: "
-                               f"{err}") from err
-        except (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
-            if isinstance(err, DatasetError):
-                raise
-            raise DatasetError(f"Minari dataset '{dataset_id}' at '{folder}' is damaged or not "
-                               f"a Minari dataset ({type(err).__name__}: {err})") from err
-    return TransitionDataset(
-        **arrays,
-        env_id=ds.env_spec.id if ds.env_spec is not None else None,
-        ref_min_score=metadata.get("ref_min_score"),
-        ref_max_score=metadata.get("ref_max_score"),
-        source=dataset_id,
-        metadata=metadata,
-    ).validate()
+            _check_spaces(ds, meta_where)
+            env_id = ds.env_spec.id if ds.env_spec is not None else None
+            ref_scores = [_ref_score(metadata, key, meta_where)
+                          for key in ("ref_min_score", "ref_max_score")]
+        data_where = f"Minari dataset '{dataset_id}': data file '{data_file}'"
+        with read_errors_as(DatasetError, f"{data_where} is truncated or corrupt"):
+            if data_file.is_file():
+                _check_hdf5_sizes(data_file)
+            arrays = _flatten(ds, data_where)
+    return TransitionDataset(**arrays, env_id=env_id, ref_min_score=ref_scores[0],
+                             ref_max_score=ref_scores[1], source=dataset_id,
+                             metadata=metadata).validate()
 
 
 def write_minari(dataset_id, episodes, env, *, dataset_root=None, force=False,
@@ -204,14 +212,19 @@ def _move_into_place(tmp_root, root, dataset_id, force):
     os.replace(tmp_root / dataset_id, target)
 
 
-def _flatten(ds):
-    """Per-episode copy into preallocated float32 arrays (no per-episode lists)."""
-    obs_space, act_space = ds.observation_space, ds.action_space
-    for name, space in (("observation", obs_space), ("action", act_space)):
+def _check_spaces(ds, where):
+    """DatasetError unless both spaces are flat Boxes."""
+    for name, space in (("observation", ds.observation_space), ("action", ds.action_space)):
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-            raise DatasetError(f"Minari dataset '{ds.id}': {name} space {space} is not a "
-                               f"flat Box; only flat Box spaces are supported")
-    n, obs_dim, act_dim = ds.storage.total_steps, obs_space.shape[0], act_space.shape[0]
+            raise DatasetError(f"{where}: {name} space {space} is not a flat Box; only flat "
+                               f"Box spaces are supported")
+
+
+def _flatten(ds, where):
+    """Per-episode copy into preallocated float32 arrays (no per-episode lists); where
+    names the dataset and its data file in messages."""
+    n = ds.storage.total_steps
+    obs_dim, act_dim = ds.observation_space.shape[0], ds.action_space.shape[0]
     arrays = {
         "observations": np.empty((n, obs_dim), np.float32),
         "actions": np.empty((n, act_dim), np.float32),
@@ -221,28 +234,30 @@ def _flatten(ds):
         "timeouts": np.empty(n, np.float32),
     }
     ends, row = [], 0
-    for ep in _episodes(ds):
-        t = len(ep["rewards"])
-        if t == 0:
-            continue
-        if len(ep["observations"]) != t + 1 or row + t > n:
-            raise DatasetError(f"Minari dataset '{ds.id}', episode {ep['id']}: "
-                               f"{len(ep['observations'])} observations for {t} steps, or more "
-                               f"steps than the metadata's total_steps={n}")
-        stop = row + t
-        arrays["observations"][row:stop] = ep["observations"][:-1]
-        arrays["next_observations"][row:stop] = ep["observations"][1:]
-        arrays["actions"][row:stop] = ep["actions"]
-        arrays["rewards"][row:stop] = ep["rewards"]
-        arrays["terminals"][row:stop] = ep["terminations"]
-        arrays["timeouts"][row:stop] = ep["truncations"]
-        if not (ep["terminations"][-1] or ep["truncations"][-1]):
-            arrays["timeouts"][stop - 1] = 1.0
-        ends.append(stop)
-        row = stop
+    # closed on any error too: an unfinished batch keeps its HDF5 file open otherwise
+    with contextlib.closing(_episodes(ds)) as episodes:
+        for ep in episodes:
+            t = len(ep["rewards"])
+            if t == 0:
+                continue
+            if len(ep["observations"]) != t + 1 or row + t > n:
+                raise DatasetError(f"{where}, episode {ep['id']}: {len(ep['observations'])} "
+                                   f"observations for {t} steps, or more steps than the "
+                                   f"metadata's total_steps={n}")
+            stop = row + t
+            arrays["observations"][row:stop] = ep["observations"][:-1]
+            arrays["next_observations"][row:stop] = ep["observations"][1:]
+            arrays["actions"][row:stop] = ep["actions"]
+            arrays["rewards"][row:stop] = ep["rewards"]
+            arrays["terminals"][row:stop] = ep["terminations"]
+            arrays["timeouts"][row:stop] = ep["truncations"]
+            if not (ep["terminations"][-1] or ep["truncations"][-1]):
+                arrays["timeouts"][stop - 1] = 1.0
+            ends.append(stop)
+            row = stop
     if row != n:
-        raise DatasetError(f"Minari dataset '{ds.id}': episodes hold {row} steps, metadata "
-                           f"total_steps says {n}")
+        raise DatasetError(f"{where}: episodes hold {row} steps, metadata total_steps "
+                           f"says {n}")
     arrays["episode_ends"] = np.asarray(ends, np.int64)
     return arrays
 
@@ -253,6 +268,33 @@ def _episodes(ds):
     indices = ds.episode_indices
     for start in range(0, len(indices), _EPISODES_PER_READ):
         yield from ds.storage.get_episodes(indices[start:start + _EPISODES_PER_READ])
+
+
+def _check_hdf5_sizes(path):
+    """check_hdf5_size on every dataset of the HDF5 file at path, before minari reads it."""
+    def check(_, obj):
+        if isinstance(obj, h5py.Dataset):
+            check_hdf5_size(obj, path)
+
+    with h5py.File(path, "r") as f:
+        f.visititems(check)
+
+
+def _require_file(path, dataset_id, folder):
+    """DatasetError unless path (a file, or the data folder of a non-HDF5 dataset) exists."""
+    if not path.exists():
+        raise DatasetError(f"Minari dataset '{dataset_id}' at '{folder}' is incomplete: "
+                           f"'{path}' is missing")
+
+
+def _ref_score(metadata, key, where):
+    """metadata[key] as a float; None when absent."""
+    value = metadata.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DatasetError(f"{where}: '{key}' is {value!r}, expected a number")
+    return float(value)
 
 
 def _unknown_id_message(dataset_id, dataset_root):

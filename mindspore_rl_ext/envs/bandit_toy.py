@@ -1,4 +1,6 @@
-"""2-D one-step bandit datasets of the Diffusion-QL/QG toy (shared/reference/diffusion_family.md §2.3).
+"""2-D one-step bandit datasets of the Diffusion-QL/QG toy: ``bandit_toy.py`` of the "Q-guided"
+QG fork of Diffusion-QL (DarthUtopian/Online-Adaptive-Diffusion-Policies), a variant of the
+2-D bandit toy experiment of the Diffusion-QL paper (Wang, Hunt & Zhou, ICLR 2023).
 
 State is always 0 (2-d zeros), the action is a point in the plane, the episode ends after
 one step (terminal = 1, discount 0), so the optimal Q is the reward. Datasets follow

@@ -17,8 +17,10 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn, ops
 
+from mindspore_rl_ext.core.device_dataset import DeviceDataset
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
-from mindspore_rl_ext.core.param_write import write_params
+from mindspore_rl_ext.core.training_loop import CompiledTraining
+from mindspore_rl_ext.core.weights import write_params
 from mindspore_rl_ext.nets.mlp import MLP
 from mindspore_rl_ext.utils import _pretrained_common as common
 from mindspore_rl_ext.utils import model_zoo
@@ -135,7 +137,7 @@ class BasicInvDynamic(nn.Cell):
             k = min(chunk, max_steps - step, val_every - step % val_every)
             idx = common.draw_indices(seed, step, n_train, chunk, batch_size)
             trainer.set_train(True)
-            loss = float(trainer(Tensor(idx), Tensor(k, ms.int32)).asnumpy())
+            loss = trainer.train_steps(idx, k)["loss"]
             if not np.isfinite(loss):
                 raise TrainingDivergedError(f"{type(self).__name__}.fit: non-finite loss at "
                                             f"step {step + k}")
@@ -290,33 +292,27 @@ class _Predict(nn.Cell):
         return self.model(obs, next_obs)
 
 
-class _InvDynTrainer(nn.Cell):
-    """``n`` Adam updates per call on batches gathered in-graph; returns the mean loss."""
+class _InvDynTrainer(CompiledTraining):
+    """Adam updates of the inverse dynamics MSE, run by the core compiled loop on batches
+    gathered in-graph."""
+
+    METRICS = ("loss",)
 
     def __init__(self, model, arrays):
-        super().__init__(auto_prefix=False)
+        columns = {k: np.ascontiguousarray(arrays[k], np.float32)
+                   for k in ("obs", "act", "next_obs")}
+        super().__init__(DeviceDataset(columns), auto_prefix=False)  # keep the model's names
         self.model = model
-        self.buf_obs = common.device_buffer(arrays["obs"], "obs")
-        self.buf_act = common.device_buffer(arrays["act"], "act")
-        self.buf_next_obs = common.device_buffer(arrays["next_obs"], "next_obs")
         self.opt = nn.Adam(model.trainable_params(), learning_rate=model.lr)
         self.grad_fn = ms.value_and_grad(self.loss_fn, None, self.opt.parameters)
 
     def loss_fn(self, obs, act, next_obs):
         return self.model.loss(obs, act, next_obs)
 
-    def construct(self, idx, n):
-        i = ops.zeros((), ms.int32)
-        total = ops.zeros((), ms.float32)
-        while i < n:
-            b = idx[i]
-            loss, grads = self.grad_fn(ops.gather(self.buf_obs, b, 0),
-                                       ops.gather(self.buf_act, b, 0),
-                                       ops.gather(self.buf_next_obs, b, 0))
-            self.opt(grads)
-            total = total + loss
-            i = i + 1
-        return total / n.astype(ms.float32)
+    def step(self, obs, act, next_obs):
+        loss, grads = self.grad_fn(obs, act, next_obs)
+        self.opt(grads)
+        return (loss,)
 
 
 class _ValLoss:

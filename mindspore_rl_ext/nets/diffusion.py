@@ -1,8 +1,9 @@
-"""DDPM over actions, as in Diffusion-QL (Wang, Hunt & Zhou 2022) and its forks.
+"""DDPM over actions, as in Diffusion-QL and its forks.
 
 Conventions follow the reference code (``agents/diffusion.py``, ``agents/model.py``,
-``agents/helpers.py`` of Zhendong-Wang/Diffusion-Policies-for-Offline-RL), see
-``shared/reference/diffusion_family.md`` §1.1-§1.2:
+``agents/helpers.py`` of Zhendong-Wang/Diffusion-Policies-for-Offline-RL; Wang, Hunt & Zhou,
+Diffusion Policies as an Expressive Policy Class for Offline Reinforcement Learning,
+ICLR 2023):
 
 * discrete DDPM with ``T`` steps, schedules ``vp`` (default), ``linear``, ``cosine``;
 * the network predicts epsilon; training loss = mean over batch *and* action dims;

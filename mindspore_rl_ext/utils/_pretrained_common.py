@@ -6,13 +6,14 @@ import time
 
 import mindspore as ms
 import numpy as np
-from mindspore import Parameter, Tensor
+from mindspore import Tensor
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
+from mindspore_rl_ext.core.files import read_errors_as
+from mindspore_rl_ext.core.training_loop import trainable_state
 
 STATE_CKPT = "train_state.ckpt"
 STATE_JSON = "train_state.json"
-BUFFER_PREFIX = "buf_"
 STEP_KEY = "__train_step__"
 
 
@@ -97,12 +98,6 @@ def same_length(arrays, what="data"):
     return n
 
 
-def device_buffer(arr, name):
-    """A float32 array as a non-trainable Parameter (lives on the device, gathered in-graph)."""
-    return Parameter(Tensor(np.ascontiguousarray(arr, np.float32)), name=BUFFER_PREFIX + name,
-                     requires_grad=False)
-
-
 def draw_indices(seed, start_step, n, steps, batch):
     """Batch indices of the chunk starting at ``start_step``: (steps, batch) int32,
     uniform with replacement.
@@ -114,12 +109,6 @@ def draw_indices(seed, start_step, n, steps, batch):
 
 
 # ----------------------------------------------------------------------------- state
-def trainer_params(trainer):
-    """[(name, Parameter)] of a training cell except its data buffers."""
-    return [(n, p) for n, p in trainer.parameters_and_names()
-            if not n.split(".")[-1].startswith(BUFFER_PREFIX)]
-
-
 def save_train_state(ckpt_dir, trainer, state):
     """Write weights + optimiser state, then the JSON counters (last: marks completeness)."""
     from mindspore_rl_ext.core.checkpoint import save_params
@@ -127,7 +116,7 @@ def save_train_state(ckpt_dir, trainer, state):
 
     ckpt_dir = pathlib.Path(ckpt_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    save_params(trainer_params(trainer), str(ckpt_dir / STATE_CKPT),
+    save_params(trainable_state(trainer), str(ckpt_dir / STATE_CKPT),
                 extra={STEP_KEY: np.array(int(state["step"]), np.int64)})
     _atomic_write_text(ckpt_dir / STATE_JSON, json.dumps(_jsonable(state), indent=1) + "\n")
 
@@ -142,17 +131,18 @@ def load_train_state(ckpt_dir, trainer, fingerprint):
     path = ckpt_dir / STATE_JSON
     if not path.is_file():
         return None
-    try:
-        state = json.loads(path.read_text())
-    except ValueError as e:
-        raise CheckpointError(f"'{path}' is not valid JSON ({e})") from None
+    with read_errors_as(CheckpointError, f"'{path}' is not valid JSON"):
+        state = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        raise CheckpointError(f"'{path}' must hold a JSON object with an integer 'step'")
     if state.get("fingerprint") != fingerprint:
         raise CheckpointError(
             f"'{ckpt_dir}' holds a run with another configuration or dataset "
             f"(saved {state.get('fingerprint')}, now {fingerprint}); use another checkpoint "
             f"folder or resume=False to start over")
     values = load_params(str(ckpt_dir / STATE_CKPT))
-    if STEP_KEY not in values or int(values[STEP_KEY]) != int(state.get("step", -1)):
+    saved_step = values.get(STEP_KEY)
+    if saved_step is None or saved_step.size != 1 or int(saved_step) != state["step"]:
         raise CheckpointError(
             f"'{ckpt_dir}': {STATE_CKPT} and {STATE_JSON} are from different steps (the run "
             f"was stopped while saving); delete the folder or pass resume=False")
@@ -161,11 +151,11 @@ def load_train_state(ckpt_dir, trainer, fingerprint):
 
 
 def _assign_except_buffers(trainer, values, ckpt_dir):
-    from mindspore_rl_ext.core.param_write import write_params
+    from mindspore_rl_ext.core.weights import write_params
 
     path = str(pathlib.Path(ckpt_dir) / STATE_CKPT)
     targets, arrays = [], []
-    for name, param in trainer_params(trainer):
+    for name, param in trainable_state(trainer):
         if name not in values:
             raise CheckpointError(f"checkpoint file '{path}' has no parameter '{name}'")
         if tuple(values[name].shape) != tuple(param.shape):

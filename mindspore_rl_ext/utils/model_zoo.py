@@ -30,7 +30,7 @@ import pathlib
 import numpy as np
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
-from mindspore_rl_ext.core.files import file_sha256
+from mindspore_rl_ext.core.files import file_sha256, read_errors_as
 
 ZOO_ENV_VAR = "MSRL_EXT_ZOO"
 DEFAULT_USER_ZOO = pathlib.Path("~") / ".mindspore_rl_ext" / "zoo"
@@ -161,33 +161,57 @@ def _atomic_write_text(path, text):
 def read_params(folder, kind=None):
     """Read and check ``<folder>/params.json``; CheckpointError names the file and key."""
     path = pathlib.Path(folder) / PARAMS_FILE
-    try:
-        with open(path) as f:
+    if not path.is_file():
+        raise CheckpointError(f"'{path}' does not exist")
+    with read_errors_as(CheckpointError, f"'{path}' is not valid JSON"):
+        with open(path, encoding="utf-8") as f:
             params = json.load(f)
-    except FileNotFoundError:
-        raise CheckpointError(f"'{path}' does not exist") from None
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"'{path}' is not valid JSON ({e})") from None
+    if not isinstance(params, dict):
+        raise CheckpointError(f"'{path}' holds a JSON {type(params).__name__}, expected an "
+                              f"object")
     for key in ("config", "normalizers"):
         if not isinstance(params.get(key), dict):
             raise CheckpointError(f"'{path}' has no '{key}' object")
-    state = params["normalizers"].get("state")
-    if not isinstance(state, dict) or "mean" not in state or "std" not in state:
-        raise CheckpointError(f"'{path}' has no normalizers.state.mean/std")
+    for key in ("kind", "model_class", "weights", "weights_sha256"):
+        if key in params and not isinstance(params[key], str):
+            raise CheckpointError(f"'{path}': '{key}' is {params[key]!r}, expected a string")
+    _check_normalizer(params["normalizers"].get("state"), path)
     if kind is not None and params.get("kind", kind) != kind:
         raise CheckpointError(f"'{path}' holds a '{params.get('kind')}' model, not '{kind}'")
     return params
 
 
+def _check_normalizer(state, path):
+    """CheckpointError unless state is {"mean": [...], "std": [...]}: lists of finite numbers
+    of one length, std > 0."""
+    if not isinstance(state, dict) or "mean" not in state or "std" not in state:
+        raise CheckpointError(f"'{path}' has no normalizers.state.mean/std")
+    with read_errors_as(CheckpointError, f"'{path}': normalizers.state.mean/std must be "
+                                         f"lists of numbers"):
+        mean = np.asarray(state["mean"], np.float64)
+        std = np.asarray(state["std"], np.float64)
+    if (mean.ndim != 1 or mean.shape != std.shape or not np.isfinite(mean).all()
+            or not (np.isfinite(std) & (std > 0)).all()):
+        raise CheckpointError(f"'{path}': normalizers.state.mean/std must be lists of the same "
+                              f"length of finite numbers (std > 0), got shapes {mean.shape} / "
+                              f"{std.shape}")
+
+
 def weights_path(folder, params):
     """The weights file of a zoo model, checked against the SHA-256 in params.json."""
     folder = pathlib.Path(folder)
-    path = folder / params.get("weights", WEIGHTS_FILE)
+    name = params.get("weights", WEIGHTS_FILE)
+    if pathlib.PurePath(name).name != name:
+        raise CheckpointError(f"'{folder / PARAMS_FILE}': 'weights' is {name!r}, expected a "
+                              f"file name inside the model folder")
+    path = folder / name
     if not path.is_file():
         raise CheckpointError(f"zoo model '{folder}' has params.json but no weights file "
                               f"'{path.name}'")
     expected = params.get("weights_sha256")
-    if expected and file_sha256(path) != expected:
+    with read_errors_as(CheckpointError, f"weights file '{path}' cannot be read"):
+        actual = file_sha256(path)
+    if expected and actual != expected:
         raise CheckpointError(
             f"weights file '{path}' does not match the SHA-256 recorded in its params.json "
             f"(a partial copy, or weights from another run); re-train or re-copy the model")
@@ -200,8 +224,9 @@ def build_model(klass, folder, params):
 
     try:
         model = klass(**params["config"])
-    except TypeError as e:
-        raise CheckpointError(f"'{folder}/params.json': bad config ({e})") from None
+    except Exception as e:  # the class checks its config; a bad one may also fail in MindSpore
+        raise CheckpointError(f"'{pathlib.Path(folder) / PARAMS_FILE}': bad config "
+                              f"({type(e).__name__}: {e})") from None
     path = weights_path(folder, params)
     assign_params(model, load_params(str(path)), str(path))
     model.set_train(False)

@@ -11,13 +11,14 @@ from mindspore import Tensor, nn
 from mindspore_rl_ext.algorithms.diffusion_ql.config import load_config, results_folder_name
 from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (
     DiffusionNetworks, DiffusionQLTrainLoop, DiffusionQLUpdate, DQLLearningRate, lr_at,
-    max_q_backup_value, reward_tune)
+    max_q_backup_value)
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.algorithms.diffusion_ql.selection import (EarlyStopped,
                                                                 ModelSelectionCallback,
                                                                 select_offline, select_online)
 from mindspore_rl_ext.core.callbacks import CallbackParam
 from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.data.transforms import transform_rewards
 
 OBS, ACT, B = 3, 2, 8
 
@@ -254,7 +255,7 @@ def test_every_algo_runs_compiled_steps_with_finite_losses(algo):
     bc0 = [p.asnumpy().copy() for p in nets.actor.trainable_params()]
     loop = DiffusionQLTrainLoop(up, _arrays())
     idx = np.random.default_rng(0).integers(0, 64, (3, B)).astype(np.int32)
-    metrics = loop(Tensor(idx)).asnumpy()
+    metrics = np.array(list(loop.train_steps(idx).values()))
     assert metrics.shape == (len(DiffusionQLUpdate.METRICS),) and np.isfinite(metrics).all()
     assert int(up.step.asnumpy()) == 3
     assert any(not np.allclose(a, b.asnumpy()) for a, b in zip(bc0, nets.actor.trainable_params()))
@@ -273,7 +274,8 @@ def test_ql_update_with_max_q_backup_ema_and_polyak():
     target0 = [p.asnumpy().copy() for p in nets.critic_target.get_parameters()]
     ema0 = [p.asnumpy().copy() for p in nets.ema_actor.get_parameters()]
     loop = DiffusionQLTrainLoop(up, _arrays())
-    metrics = loop(Tensor(np.random.default_rng(1).integers(0, 64, (1, B)).astype(np.int32))).asnumpy()
+    metrics = np.array(list(loop.train_steps(
+        np.random.default_rng(1).integers(0, 64, (1, B)).astype(np.int32)).values()))
     assert np.isfinite(metrics).all() and metrics[3] != 0.0  # the normalised -Q term
     critic = [p.asnumpy() for p in nets.critic.trainable_params()]
     for t0, c, t1 in zip(target0, critic, nets.critic_target.get_parameters()):
@@ -378,8 +380,23 @@ def test_table_lookup_and_config_resolution():
 
 def test_reward_tunes():
     r = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
-    np.testing.assert_allclose(reward_tune(r, "cql_antmaze"), [-2, 2, -2, 2])
-    np.testing.assert_allclose(reward_tune(r, "iql_antmaze"), [-1, 0, -1, 0])
-    np.testing.assert_allclose(reward_tune(r, "antmaze"), [-0.5, 1.5, -0.5, 1.5])
-    np.testing.assert_allclose(reward_tune(r, "normalize"), [-1, 1, -1, 1], atol=1e-6)
-    np.testing.assert_allclose(reward_tune(r, "iql_locomotion", np.array([1.0, 3.0])), r * 500)
+    np.testing.assert_allclose(transform_rewards(r, None, "cql_antmaze"), [-2, 2, -2, 2])
+    np.testing.assert_allclose(transform_rewards(r, None, "iql_antmaze"), [-1, 0, -1, 0])
+    np.testing.assert_allclose(transform_rewards(r, None, "dql_antmaze"), [-0.5, 1.5, -0.5, 1.5])
+    np.testing.assert_allclose(transform_rewards(r, None, "normalize"), [-1, 1, -1, 1], atol=1e-6)
+    np.testing.assert_allclose(transform_rewards(r, np.array([1.0, 3.0]), "iql_locomotion"),
+                               r * 500)
+
+
+def test_config_reward_tune_takes_registry_names():
+    cfg = load_config(overrides={"env_name": "hopper-medium-v2"})
+    assert cfg["dataset_params"]["reward_tune"] == "none"  # the table's "no", renamed
+    cfg = load_config(overrides={"env_name": "hopper-medium-v2",
+                                 "dataset_params": {"reward_tune": "dql_antmaze"}})
+    assert cfg["dataset_params"]["reward_tune"] == "dql_antmaze"
+    cfg = load_config(overrides={"dataset_params": {"reward_tune": "no"}})  # legacy spelling
+    assert cfg["dataset_params"]["reward_tune"] == "none"
+    with pytest.raises(ConfigError, match=r"dataset_params\.reward_tune.*'bogus'.*iql_locomotion"):
+        load_config(overrides={"dataset_params": {"reward_tune": "bogus"}})
+    with pytest.raises(ConfigError, match="iql_antmaze.*dql_antmaze"):
+        load_config(overrides={"dataset_params": {"reward_tune": "antmaze"}})

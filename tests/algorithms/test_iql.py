@@ -9,6 +9,7 @@ from helpers import synthetic_dataset
 from mindspore_rl_ext.algorithms.iql import IQLTrainer, load_config
 from mindspore_rl_ext.algorithms.iql.config import algorithm_config
 from mindspore_rl_ext.algorithms.iql.iql import awr_weights, expectile_loss, twin_critic_loss
+from mindspore_rl_ext.core.errors import ConfigError
 from mindspore_rl_ext.core.run_log import RunLog
 from mindspore_rl_ext.core.session import build_components
 from mindspore_rl_ext.nets.policies import GaussianPolicy
@@ -81,7 +82,7 @@ def test_update_order_value_actor_critic_polyak():
     cfg = config()
     fused, in_order, wrong = (components(cfg).learner.update for _ in range(3))
     idx = np.arange(64, dtype=np.int32)
-    fused(T(idx[None]))
+    fused.train_steps(idx[None])
     batch = in_order.dataset(T(idx))
     in_order.value_step(batch[0], batch[1])
     in_order.actor_step(batch[0], batch[1])
@@ -102,7 +103,7 @@ def test_polyak_update_of_targets():
     update = nets_msrl.learner.update
     nets = nets_msrl.policy_and_network
     before = [p.asnumpy().copy() for p in nets.target_critic_net1.get_parameters()]
-    update(T(np.arange(64, dtype=np.int32)[None]))
+    update.train_steps(np.arange(64, dtype=np.int32)[None])
     after = [p.asnumpy() for p in nets.target_critic_net1.get_parameters()]
     source = [p.asnumpy() for p in nets.critic_net1.get_parameters()]
     for b, a, s in zip(before, after, source):
@@ -192,3 +193,17 @@ def test_resume_continues_exactly(tmp_path):
     pa, pc = params_of(straight.msrl.learner.update), params_of(resumed.msrl.learner.update)
     for k in pa:
         np.testing.assert_array_equal(pa[k], pc[k], err_msg=k)
+
+
+def test_checkpoint_with_a_legacy_reward_transform_name_resumes(tmp_path):
+    """Checkpoints from before the reward-transform registry say 'mujoco'."""
+    cfg = config(ckpt_path=str(tmp_path / "ckpt"))
+    old = IQLTrainer(components(cfg), cfg["trainer_params"], quiet(), {"reward_transform": "mujoco"})
+    old.save_checkpoint(1)
+    now = IQLTrainer(components(cfg), cfg["trainer_params"], quiet(),
+                     {"reward_transform": "iql_locomotion"})
+    assert now.restore() == 1
+    other = IQLTrainer(components(cfg), cfg["trainer_params"], quiet(),
+                       {"reward_transform": "iql_antmaze"})
+    with pytest.raises(ConfigError, match="reward_transform: checkpoint 'iql_locomotion' vs now 'iql_antmaze'"):
+        other.restore()

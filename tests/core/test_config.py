@@ -16,12 +16,12 @@ def test_defaults_take_the_mujoco_preset():
     cfg = load_config()
     assert cfg["learner_params"]["expectile"] == 0.7
     assert cfg["learner_params"]["temperature"] == 3.0
-    assert cfg["dataset_params"]["reward_transform"] == "mujoco"
+    assert cfg["dataset_params"]["reward_transform"] == "iql_locomotion"
     assert cfg["policy_params"]["dropout_rate"] is None
 
 
 @pytest.mark.parametrize("domain,expectile,temperature,dropout,transform", [
-    ("antmaze", 0.9, 10.0, None, "antmaze"), ("kitchen", 0.7, 0.5, 0.1, "none"),
+    ("antmaze", 0.9, 10.0, None, "iql_antmaze"), ("kitchen", 0.7, 0.5, 0.1, "none"),
     ("adroit", 0.7, 0.5, 0.1, "none")])
 def test_domain_presets(tmp_path, domain, expectile, temperature, dropout, transform):
     cfg = load_config(write(tmp_path, f"domain: {domain}\n"))

@@ -17,7 +17,7 @@ from mindspore_rl_ext.core.callbacks import (CallbackManager, CheckpointCallback
                                              TimeCallback)
 from mindspore_rl_ext.core.device import resolve_device_target
 from mindspore_rl_ext.core.errors import ConfigError, TrainingDivergedError
-from mindspore_rl_ext.core.param_write import write_params
+from mindspore_rl_ext.core.weights import write_params
 from mindspore_rl_ext.core.run_log import RunLog
 from mindspore_rl_ext.core.session import build_components
 from mindspore_rl_ext.data import save_d4rl_hdf5

@@ -52,3 +52,32 @@ def test_ended_episodes_are_not_stepped_and_the_batch_keeps_its_shape(monkeypatc
 def test_unknown_environment_is_a_config_error():
     with pytest.raises(ConfigError, match="NoSuchEnv-v0"):
         run_episodes("NoSuchEnv-v0", rowwise_policy, 2, seed=0)
+
+
+@pytest.mark.parametrize("algo", ["iql", "diffusion_ql"])
+@pytest.mark.parametrize("obs_dim, act_dim, what", [(11, 2, "action dimension 2"),
+                                                    (17, 3, "observation dimension 17")])
+def test_dataset_whose_dimensions_differ_from_the_env_is_refused_before_training(
+        algo, obs_dim, act_dim, what):
+    """A dataset with 2-dim actions (or 17-dim observations) against Hopper-v5 (11, 3)
+    fails when the components are built, naming both sides."""
+    from helpers import synthetic_dataset
+
+    from mindspore_rl_ext.core.session import build_components
+
+    data = synthetic_dataset(300, obs_dim=obs_dim, act_dim=act_dim, env_id="Hopper-v5")
+    if algo == "iql":
+        from mindspore_rl_ext.algorithms.iql.config import algorithm_config, load_config
+
+        cfg = load_config()
+        cfg["dataset_params"].update(dataset=data, batch_size=16)
+        config = algorithm_config(cfg, 1)
+    else:
+        from mindspore_rl_ext.algorithms.diffusion_ql.config import (algorithm_config,
+                                                                     load_config)
+
+        cfg = load_config(overrides={"env_name": "hopper-medium-v2"})
+        cfg["dataset_params"].update(dataset=data, batch_size=16)
+        config = algorithm_config(cfg)
+    with pytest.raises(ConfigError, match=rf"{what}.*'Hopper-v5'.*dimension"):
+        build_components(config)

@@ -1,6 +1,10 @@
 """Diffusion-QL family (ql, qg, edp, bc, eg_ood): config, networks, update, trainer, session.
 
-See ``example/diffusion_ql/README.md`` and shared/reference/diffusion_family.md §1-§3.
+See ``example/diffusion_ql/README.md``. Sources: Diffusion-QL (Wang, Hunt & Zhou, Diffusion
+Policies as an Expressive Policy Class for Offline Reinforcement Learning, ICLR 2023;
+upstream Zhendong-Wang/Diffusion-Policies-for-Offline-RL), its "Q-guided" fork QG
+(DarthUtopian/Online-Adaptive-Diffusion-Policies) and EDP (Kang et al. 2023, Efficient
+Diffusion Policies for Offline Reinforcement Learning; upstream sail-sg/edp).
 """
 from mindspore_rl_ext.algorithms.diffusion_ql.config import (ALGOS, DEFAULT_CONFIG, load_config,
                                                              total_episodes)

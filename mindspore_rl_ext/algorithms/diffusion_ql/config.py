@@ -3,6 +3,9 @@
 Values left ``None`` come from the per-dataset hyperparameter table (``hyperparams.py``,
 the reference ``main.py`` table) for ``env_name``: lr, eta, gn, max_q_backup, reward_tune,
 num_epochs, top_k. A YAML file or the command line may set any of them explicitly.
+``dataset_params.reward_tune`` takes a name of the reward-transform registry shared with
+IQL (``mindspore_rl_ext.data.transforms.REWARD_TRANSFORMS``); the reference's ``no`` is
+accepted as ``none``, and its ambiguous ``antmaze`` ((r - 0.25) * 2) is ``dql_antmaze``.
 
 Reference quirks are fixed by default; flags reproduce them:
 
@@ -20,9 +23,9 @@ import os
 
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.core.config import apply_yaml, merge_strict, require
+from mindspore_rl_ext.data.transforms import reward_transform_name
 
 ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
-REWARD_TUNES = ("no", "normalize", "cql_antmaze", "iql_antmaze", "antmaze", "iql_locomotion")
 
 DEFAULT_CONFIG = {
     "algo": "ql",
@@ -35,7 +38,7 @@ DEFAULT_CONFIG = {
         "dataset": "default",           # Minari id, D4RL-format .hdf5/.npz path, or 'default'
         "dataset_root": None,
         "env_id": None,
-        "reward_tune": None,            # no | normalize | cql_antmaze | iql_antmaze | antmaze | iql_locomotion
+        "reward_tune": None,            # a data.transforms.REWARD_TRANSFORMS name; None: the table's
         "action_clip": None,            # DQL does not clip dataset actions
         "normalize_observations": False,
         "batch_size": 256,
@@ -142,8 +145,7 @@ def resolve_and_validate(config):
             f"must be 'cosine' or 'reference', got {lp['lr_decay_mode']!r}")
     require(lp["ood_weight"] >= 0 and lp["ood_max_weight"] > 0, "learner_params.ood_weight",
             "ood_weight must be >= 0 and ood_max_weight > 0")
-    require(dp["reward_tune"] in REWARD_TUNES, "dataset_params.reward_tune",
-            f"must be one of {REWARD_TUNES}, got {dp['reward_tune']!r}")
+    dp["reward_tune"] = reward_transform_name(dp["reward_tune"], "dataset_params.reward_tune")
     require(dp["batch_size"] >= 1, "dataset_params.batch_size", f"must be >= 1, got {dp['batch_size']}")
     require(isinstance(pp["T"], int) and pp["T"] >= 1, "policy_params.T", f"must be an int >= 1, got {pp['T']!r}")
     require(pp["beta_schedule"] in ("vp", "linear", "cosine"), "policy_params.beta_schedule",

@@ -1,7 +1,9 @@
 """Diffusion-QL family: networks, losses and the compiled update.
 
-One update (``DiffusionQLUpdate.construct``), in the reference order
-(shared/reference/diffusion_family.md §1.4):
+One update (``DiffusionQLUpdate.construct``), in the order of the reference,
+``Diffusion_QL.train`` in agents/ql_diffusion.py of Zhendong-Wang/Diffusion-Policies-for-
+Offline-RL (Wang et al. 2023, Diffusion Policies as an Expressive Policy Class for
+Offline RL):
 
 1. critic: y = r + not_done * discount * min(Q1', Q2')(s', a'), a' from the EMA actor
    (max over 10 samples per critic first when ``max_q_backup``); loss MSE(Q1,y)+MSE(Q2,y);
@@ -10,14 +12,18 @@ One update (``DiffusionQLUpdate.construct``), in the reference order
 
    * ``ql``  : bc_loss + eta * q_loss, q_loss = -mean Q_i(s, a~pi) / stop(mean|Q_j|), (i, j) =
      (1, 2) or (2, 1) with probability 1/2; the action is the full differentiable reverse chain.
-   * ``qg``  : Q-guided score matching (QG fork, §2.2): g = d minQ(s, x0_hat)/d x0_hat at the
+   * ``qg``  : Q-guided score matching (the "Q-guided" QG fork of Diffusion-QL,
+     DarthUtopian/Online-Adaptive-Diffusion-Policies, agents/qg_diffusion.py and
+     ``p_losses_with_guidance`` in agents/diffusion.py): g = d minQ(s, x0_hat)/d x0_hat at the
      one-step clean estimate (network output detached), guidance = clamp(sqrt(1-ab)/sqrt(ab) g,
      -1, 1), per-sample weight w = 1/clamp(|g|, 0.8, 5); loss = mean(w (eps_hat - (eps - eta
      guidance))^2).
-   * ``edp`` : one-step action approximation (EDP, §3): the denoising pass of the BC loss is
-     reused, a0_hat = predict_start(x_t, t, eps_hat) (clamped to +-max_action); q_loss =
-     -mean Q_i(s, a0_hat) / stop(mean|Q_i|) with i random (official EDP). ``edp_normalize_q
-     = False`` gives the QG fork's unnormalised -mean minQ.
+   * ``edp`` : one-step action approximation (EDP: Kang et al. 2023, Efficient Diffusion
+     Policies for Offline Reinforcement Learning; official sail-sg/edp, diffusion/dql.py):
+     the denoising pass of the BC loss is reused, a0_hat = predict_start(x_t, t, eps_hat)
+     (clamped to +-max_action); q_loss = -mean Q_i(s, a0_hat) / stop(mean|Q_i|) with i
+     random (official EDP). ``edp_normalize_q = False`` gives the QG fork's unnormalised
+     -mean minQ.
    * ``bc``  : the denoising loss only (no critic is trained).
    * ``eg_ood``: the ``qg`` actor, plus a separately trained diffusion BC model and a critic
      penalty on next actions that are unlikely under it and valued above the batch's
@@ -35,6 +41,9 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
+from mindspore_rl_ext.core.device_dataset import WritableDeviceDataset
+from mindspore_rl_ext.core.training_loop import CompiledTraining
+from mindspore_rl_ext.core.weights import copy_weights, polyak
 from mindspore_rl_ext.nets.diffusion import Diffusion, TorchMLP
 
 ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
@@ -60,19 +69,13 @@ class DoubleCritic(nn.Cell):
         return ops.minimum(q1, q2)
 
 
-def copy_params(src, dst):
-    """Copy parameter values of ``src`` into ``dst`` (same structure), on the host."""
-    for p, q in zip(src.get_parameters(), dst.get_parameters()):
-        q.set_data(p.data.copy())
-
-
 class DQLLearningRate(nn.learning_rate_schedule.LearningRateSchedule):
     """lr at the optimiser's global step.
 
     ``none``: constant. ``cosine``: the intended CosineAnnealingLR(eta_min=0) over all
     ``total_steps`` gradient steps. ``reference``: DQL's actual behaviour -- the scheduler
     steps once per evaluation block of ``steps_per_block`` updates with T_max = ``t_max``
-    (num_epochs), so the lr ends near 0.999 x lr (§1.4 quirk, kept for bit-faithful runs).
+    (num_epochs), so the lr ends near 0.999 x lr (a quirk of the upstream main.py, kept for bit-faithful runs).
     """
 
     def __init__(self, base_lr, mode="none", total_steps=1, steps_per_block=1, t_max=1):
@@ -122,14 +125,10 @@ class DiffusionNetworks(nn.Cell):
         self.obs_dim, self.act_dim, self.max_action = obs_dim, act_dim, float(max_action)
         self.actor = Diffusion(obs_dim, act_dim, **kw)
         self.ema_actor = Diffusion(obs_dim, act_dim, **kw)
-        copy_params(self.actor, self.ema_actor)
-        for p in self.ema_actor.get_parameters():
-            p.requires_grad = False
+        copy_weights(self.actor, self.ema_actor, freeze=True)
         self.critic = DoubleCritic(obs_dim, act_dim, critic_hidden_dim)
         self.critic_target = DoubleCritic(obs_dim, act_dim, critic_hidden_dim)
-        copy_params(self.critic, self.critic_target)
-        for p in self.critic_target.get_parameters():
-            p.requires_grad = False
+        copy_weights(self.critic, self.critic_target, freeze=True)
         self.bc_actor = Diffusion(obs_dim, act_dim, **kw) if algo == "eg_ood" else None
 
     def networks(self):
@@ -329,15 +328,12 @@ class DiffusionQLUpdate(nn.Cell):
         step = self.step.value()
         do = ops.logical_and(step % self.update_ema_every == 0, step >= self.step_start_ema)
         if do:
-            for p, e in zip(self.actor_params, self.ema_params):
-                ops.assign(e, ops.lerp(p, e, self.ema_decay))
+            polyak(self.ema_params, self.actor_params, 1.0 - self.ema_decay)
         return do
 
     def update_critic_target(self):
         """target <- tau critic + (1-tau) target, every step."""
-        for p, q in zip(self.critic_params, self.critic_target_params):
-            ops.assign(q, ops.lerp(q, p, self.tau))
-        return self.tau
+        return polyak(self.critic_target_params, self.critic_params, self.tau)
 
     def critic_step(self, s, a, y, s_next, a_next, w_ood):
         """One clipped Adam step of the twin critic towards y (+ the eg_ood penalty)."""
@@ -395,78 +391,34 @@ class DiffusionQLUpdate(nn.Cell):
         return critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty
 
 
-class DeviceBuffer(nn.Cell):
-    """Transition arrays on the device as non-trainable Parameters of ``capacity`` rows; the
-    first ``len(dataset)`` rows hold the dataset, the rest is room for online data."""
-
-    def __init__(self, arrays, capacity=None):
-        super().__init__()
-        n = len(arrays["observations"])
-        capacity = int(capacity or n)
-        if capacity < n:
-            raise ValueError(f"buffer capacity {capacity} is smaller than the dataset ({n} rows)")
-
-        def param(name, value, width):
-            full = np.zeros((capacity, width), np.float32)
-            full[:n] = np.asarray(value, np.float32).reshape(n, width)
-            return Parameter(Tensor(full), name=f"buffer_{name}", requires_grad=False)
-
-        obs_dim = np.asarray(arrays["observations"]).reshape(n, -1).shape[1]
-        act_dim = np.asarray(arrays["actions"]).reshape(n, -1).shape[1]
-        self.obs = param("obs", arrays["observations"], obs_dim)
-        self.act = param("act", arrays["actions"], act_dim)
-        self.rew = param("rew", arrays["rewards"], 1)
-        self.next_obs = param("next_obs", arrays["next_observations"], obs_dim)
-        self.not_done = param("not_done", 1.0 - np.asarray(arrays["terminals"], np.float32), 1)
-        self.capacity = capacity
-        self.obs_dim, self.act_dim = obs_dim, act_dim
-
-    def construct(self, b):
-        return (ops.gather(self.obs, b, 0), ops.gather(self.act, b, 0),
-                ops.gather(self.rew, b, 0).squeeze(-1), ops.gather(self.next_obs, b, 0),
-                ops.gather(self.not_done, b, 0).squeeze(-1))
+def transition_arrays(arrays):
+    """The device dataset's columns, in the order of ``DiffusionQLUpdate.construct``:
+    observations, actions, rewards (N,), next_observations, not_done (N,), float32."""
+    n = len(arrays["observations"])
+    f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
+    return {"observations": f32(arrays["observations"]).reshape(n, -1),
+            "actions": f32(arrays["actions"]).reshape(n, -1),
+            "rewards": f32(arrays["rewards"]).reshape(n),
+            "next_observations": f32(arrays["next_observations"]).reshape(n, -1),
+            "not_done": 1.0 - f32(arrays["terminals"]).reshape(n)}
 
 
-class DiffusionQLTrainLoop(nn.Cell):
-    """``n`` updates in one compiled call: an in-graph while loop over host-drawn index rows.
+class DiffusionQLTrainLoop(CompiledTraining):
+    """The core compiled loop over ``update`` (one DiffusionQLUpdate step per batch).
 
-    ``construct(idx)`` with idx (n, batch) int32 returns the mean of each metric over the
-    n steps. Batches are gathered from the device-resident ``buffer``.
-    """
+    ``train_steps(idx)`` with idx (n, batch) int32 returns the mean of each metric over
+    the n steps; batches are gathered from the device-resident dataset, which has room
+    for ``capacity`` rows (online fine-tuning appends after the offline data)."""
+
+    METRICS = DiffusionQLUpdate.METRICS
 
     def __init__(self, update, arrays, capacity=None):
-        super().__init__()
+        columns = transition_arrays(arrays)
+        super().__init__(WritableDeviceDataset(columns, capacity or len(columns["rewards"])))
         self.update = update
-        self.buffer = DeviceBuffer(arrays, capacity)
-        self.capacity = self.buffer.capacity
-        self.n_metrics = len(DiffusionQLUpdate.METRICS)
 
-    def construct(self, idx):
-        n = idx.shape[0]
-        i = ops.zeros((), ms.int32)
-        totals = ops.zeros((self.n_metrics,), ms.float32)
-        while i < n:
-            s, a, r, s2, nd = self.buffer(ops.gather(idx, i, 0))
-            m = self.update(s, a, r, s2, nd)
-            totals = totals + ops.stack(m)
-            i = i + 1
-        return totals / n
-
-
-class BufferWriter(nn.Cell):
-    """Writes rows into a DeviceBuffer in-graph (online fine-tuning)."""
-
-    def __init__(self, buffer):
-        super().__init__()
-        self.buffer = buffer
-
-    def construct(self, rows, obs, act, rew, next_obs, not_done):
-        ops.scatter_update(self.buffer.obs, rows, obs)
-        ops.scatter_update(self.buffer.act, rows, act)
-        ops.scatter_update(self.buffer.rew, rows, rew)
-        ops.scatter_update(self.buffer.next_obs, rows, next_obs)
-        ops.scatter_update(self.buffer.not_done, rows, not_done)
-        return rows
+    def step(self, s, a, r, next_s, not_done):
+        return self.update(s, a, r, next_s, not_done)
 
 
 # ----------------------------------------------------------------------------- acting
@@ -529,34 +481,15 @@ class ActorSampler(nn.Cell):
 
 
 # ----------------------------------------------------------------------------- core runtime roles
-def reward_tune(rewards, kind, episode_returns=None):
-    """DQL's ``reward_tune`` options (utils/data_sampler.py), float32."""
-    r = np.asarray(rewards, np.float64)
-    if kind == "no":
-        out = r
-    elif kind == "normalize":
-        out = (r - r.mean()) / max(r.std(), 1e-8)
-    elif kind == "cql_antmaze":
-        out = (r - 0.5) * 4.0
-    elif kind == "iql_antmaze":
-        out = r - 1.0
-    elif kind == "antmaze":
-        out = (r - 0.25) * 2.0
-    elif kind == "iql_locomotion":
-        spread = float(np.max(episode_returns) - np.min(episode_returns))
-        out = r / max(spread, 1e-8) * 1000.0
-    else:
-        raise ValueError(f"reward_tune '{kind}' is unknown")
-    return out.astype(np.float32)
-
-
 class DiffusionReplayBuffer:
-    """The offline dataset with DQL's reward tuning; see data.offline_buffer.OfflineReplayBuffer."""
+    """The offline dataset with its rewards transformed by ``params["reward_tune"]``, a name
+    of the reward-transform registry shared with IQL (data.transforms); see
+    data.offline_buffer.OfflineReplayBuffer."""
 
     def __init__(self, params):
         from mindspore_rl_ext.data.offline_buffer import OfflineReplayBuffer
 
-        base = OfflineReplayBuffer(dict(params, reward_transform="none"))
+        base = OfflineReplayBuffer(dict(params, reward_transform=params["reward_tune"]))
         self.base = base
         self.dataset = base.dataset
         self.env_id = base.env_id
@@ -564,8 +497,7 @@ class DiffusionReplayBuffer:
         self.observations, self.next_observations = base.observations, base.next_observations
         self.actions = base.actions
         self.terminals = base.terminals
-        self.rewards = reward_tune(base.rewards, params["reward_tune"],
-                                   base.dataset.episode_returns())
+        self.rewards = base.rewards
         self.obs_mean, self.obs_std = base.obs_mean, base.obs_std
         self.state_dim, self.action_dim = base.state_dim, base.action_dim
 
@@ -610,30 +542,23 @@ class DiffusionQLLearner:
         self.update.set_train(True)
         self.loop = DiffusionQLTrainLoop(self.update, replay_buffer.arrays(),
                                          len(replay_buffer) + int(params.get("online_capacity", 0)))
-        self.writer = None
-        self.size = len(replay_buffer)
         self.batch_size = replay_buffer.batch_size
         self.rng = np.random.default_rng(params["seed"])
 
+    @property
+    def size(self):
+        """Rows in the device dataset: the offline data plus online rows added so far."""
+        return self.loop.dataset.size
+
     def learn(self, num_steps):
         idx = self.rng.integers(0, self.size, (int(num_steps), self.batch_size), dtype=np.int32)
-        values = self.loop(Tensor(idx)).asnumpy()
-        return {name: float(v) for name, v in zip(DiffusionQLUpdate.METRICS, values)}
+        return self.loop.train_steps(idx)
 
     def add_transitions(self, obs, act, rew, next_obs, not_done):
-        """Append rows (online fine-tuning) to the device buffer; returns the new size."""
-        n = len(rew)
-        if self.size + n > self.loop.capacity:
-            raise ValueError(f"online buffer full: {self.size} + {n} rows > capacity {self.loop.capacity}")
-        if self.writer is None:
-            self.writer = BufferWriter(self.loop.buffer)
-        rows = Tensor(np.arange(self.size, self.size + n, dtype=np.int32))
-        f32 = lambda x, w: Tensor(np.asarray(x, np.float32).reshape(n, w))  # noqa: E731
-        buf = self.loop.buffer
-        self.writer(rows, f32(obs, buf.obs_dim), f32(act, buf.act_dim), f32(rew, 1),
-                    f32(next_obs, buf.obs_dim), f32(not_done, 1))
-        self.size += n
-        return self.size
+        """Append rows (online fine-tuning) to the device dataset; returns the new size."""
+        return self.loop.dataset.append({
+            "observations": obs, "actions": act, "rewards": rew,
+            "next_observations": next_obs, "not_done": not_done})
 
 
 class DiffusionQLActor:

@@ -1,4 +1,4 @@
-"""Model selection and early stopping of the reference ``main.py`` (diffusion_family.md §1.8).
+"""Model selection and early stopping of the reference ``main.py`` (Zhendong-Wang/Diffusion-Policies-for-Offline-RL).
 
 Every evaluation appends one row to ``eval.npy``:
 ``[raw, raw_std, norm, norm_std, bc_loss, ql_loss, actor_loss, critic_loss, episode]``
@@ -19,6 +19,8 @@ import os
 import numpy as np
 
 from mindspore_rl_ext.core.callbacks import Callback
+from mindspore_rl_ext.core.errors import CheckpointError
+from mindspore_rl_ext.core.files import read_errors_as
 
 COLUMNS = ("raw", "raw_std", "norm", "norm_std", "bc_loss", "ql_loss", "actor_loss",
            "critic_loss", "episode")
@@ -71,7 +73,8 @@ class ModelSelectionCallback(Callback):
         self._prev_bc = 100.0  # the reference's initial ``metric``
         path = os.path.join(results_dir, "eval.npy")
         if os.path.isfile(path):  # a resumed run keeps its earlier rows
-            self.rows = [list(r) for r in np.load(path)]
+            with read_errors_as(CheckpointError, f"evaluation history '{path}' is corrupt"):
+                self.rows = [list(r) for r in np.load(path)]
             if self.rows:
                 self._prev_bc = float(self.rows[-1][4])
 

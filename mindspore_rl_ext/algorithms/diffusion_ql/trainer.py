@@ -18,13 +18,18 @@ import numpy as np
 
 from mindspore_rl_ext.algorithms.diffusion_ql.selection import EarlyStopped
 from mindspore_rl_ext.core import checkpoint as ckpt
+from mindspore_rl_ext.core.errors import CheckpointError
+from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.core.trainer import Trainer
+from mindspore_rl_ext.core.training_loop import DATASET_PREFIX
 from mindspore_rl_ext.envs.gym_environment import make_env
 
 ONLINE_FILE = "online_buffer"
 
 
 class DiffusionQLTrainer(Trainer):
+    # names used by checkpoints written before the reward-transform registry
+    LEGACY_FINGERPRINT_VALUES = {"reward_tune": {"no": "none", "antmaze": "dql_antmaze"}}
 
     def __init__(self, msrl, params, log, fingerprint=None, offline_episodes=None,
                  online_params=None):
@@ -124,7 +129,7 @@ class DiffusionQLTrainer(Trainer):
         return self.msrl.policy_and_network.networks()
 
     def resume_cell(self):
-        return self.msrl.learner.loop, "buffer."
+        return self.msrl.learner.loop, DATASET_PREFIX
 
     def host_state(self):
         return {"index_rng": self.msrl.learner.rng.bit_generator.state,
@@ -139,10 +144,8 @@ class DiffusionQLTrainer(Trainer):
         super().save_checkpoint(episode)
         if self._online_rows["rew"]:
             folder = os.path.join(self.ckpt_root, ONLINE_FILE)
-            os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, f".{ONLINE_FILE}_{episode}.tmp.npz")
-            np.savez(tmp, **{k: np.concatenate(v) for k, v in self._online_rows.items()})
-            os.replace(tmp, os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"))
+            ckpt.save_arrays(os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"),
+                             {k: np.concatenate(v) for k, v in self._online_rows.items()})
             kept = set(ckpt.complete_steps(self.ckpt_root, self._network_names()))
             for name in os.listdir(folder):  # follow the checkpoints' retention
                 stem = name[len(ONLINE_FILE) + 1:-len(".npz")]
@@ -153,8 +156,9 @@ class DiffusionQLTrainer(Trainer):
         episode = super().restore()
         path = os.path.join(self.ckpt_root, ONLINE_FILE, f"{ONLINE_FILE}_{episode}.npz")
         if episode and os.path.isfile(path):
-            data = np.load(path)
-            arrays = {k: data[k] for k in self._online_rows}
+            with read_errors_as(CheckpointError, f"online transitions file '{path}' is "
+                                                 f"truncated or corrupt"), np.load(path) as data:
+                arrays = {k: data[k] for k in self._online_rows}
             buf = self.msrl.replay_buffer
             norm = self.params.get("normalize_observations")
             self.msrl.learner.add_transitions(

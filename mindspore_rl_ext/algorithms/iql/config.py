@@ -5,18 +5,23 @@ left ``None`` come from the ``domain`` preset:
 
 | domain          | expectile | temperature | actor dropout | reward transform |
 |-----------------|-----------|-------------|---------------|------------------|
-| mujoco          | 0.7       | 3.0         | none          | mujoco (x1000/return range) |
-| antmaze         | 0.9       | 10.0        | none          | antmaze (r - 1)  |
+| mujoco          | 0.7       | 3.0         | none          | iql_locomotion (x1000/return range) |
+| antmaze         | 0.9       | 10.0        | none          | iql_antmaze (r - 1) |
 | kitchen, adroit | 0.7       | 0.5         | 0.1           | none             |
+
+``dataset_params.reward_transform`` takes a name of the shared registry
+(``mindspore_rl_ext.data.transforms.REWARD_TRANSFORMS``); the old spelling ``mujoco`` is
+mapped to ``iql_locomotion`` here, so the resolved config (and a checkpoint's
+fingerprint) always holds the registry name.
 """
 import copy
 
 from mindspore_rl_ext.core.config import apply_yaml, require
-from mindspore_rl_ext.data.transforms import REWARD_TRANSFORMS
+from mindspore_rl_ext.data.transforms import reward_transform_name
 
 DOMAINS = {
-    "mujoco": {"expectile": 0.7, "temperature": 3.0, "dropout_rate": None, "reward_transform": "mujoco"},
-    "antmaze": {"expectile": 0.9, "temperature": 10.0, "dropout_rate": None, "reward_transform": "antmaze"},
+    "mujoco": {"expectile": 0.7, "temperature": 3.0, "dropout_rate": None, "reward_transform": "iql_locomotion"},
+    "antmaze": {"expectile": 0.9, "temperature": 10.0, "dropout_rate": None, "reward_transform": "iql_antmaze"},
     "kitchen": {"expectile": 0.7, "temperature": 0.5, "dropout_rate": 0.1, "reward_transform": "none"},
     "adroit": {"expectile": 0.7, "temperature": 0.5, "dropout_rate": 0.1, "reward_transform": "none"},
 }
@@ -30,7 +35,7 @@ DEFAULT_CONFIG = {
         "dataset": "default",            # a Minari id, a D4RL-format .hdf5 path, or 'default'
         "dataset_root": None,            # Minari root (default: $MINARI_DATASETS_PATH)
         "env_id": None,                  # Gymnasium id, when the dataset does not record one
-        "reward_transform": None,        # none | mujoco | antmaze; None: the domain's
+        "reward_transform": None,        # a data.transforms.REWARD_TRANSFORMS name; None: the domain's
         "action_clip": 1.0 - 1e-5,
         "normalize_observations": False,  # the paper does not normalise states (CORL does)
         "batch_size": 256,
@@ -106,8 +111,8 @@ def resolve_and_validate(config):
             "policy_params.dropout_rate", f"must be None or in [0, 1), got {pp['dropout_rate']!r}")
     require(pp["log_std_min"] < pp["log_std_max"], "policy_params.log_std_min",
             "must be below log_std_max")
-    require(dp["reward_transform"] in REWARD_TRANSFORMS, "dataset_params.reward_transform",
-            f"must be one of {REWARD_TRANSFORMS}, got {dp['reward_transform']!r}")
+    dp["reward_transform"] = reward_transform_name(dp["reward_transform"],
+                                                   "dataset_params.reward_transform")
     require(dp["batch_size"] >= 1, "dataset_params.batch_size", f"must be >= 1, got {dp['batch_size']}")
     require(dp["action_clip"] is None or dp["action_clip"] > 0, "dataset_params.action_clip",
             "must be None or > 0")

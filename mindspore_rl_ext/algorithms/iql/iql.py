@@ -10,7 +10,8 @@ One gradient step on one batch, in this order (``IQLUpdate.step``):
 
 The actor learning rate follows a cosine decay to 0 over the planned steps. Targets start
 as copies of the critics. ``IQLUpdate`` runs ``n_steps_per_episode`` such steps in one
-compiled call, gathering batches from the device-resident dataset by host-drawn indices.
+compiled call (the core loop, :class:`~mindspore_rl_ext.core.training_loop.CompiledTraining`),
+gathering batches from the device-resident dataset by host-drawn indices.
 
 Deviations from MindSpore Reinforcement's IQL (all fixed here, see README): it used
 quantile 0.8 / temperature 0.1, per-dimension log-probs, no exp clip, no cosine
@@ -22,7 +23,8 @@ from mindspore import ParameterTuple, nn, ops
 
 from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import DeviceDataset
-from mindspore_rl_ext.core.param_write import WeightCopy
+from mindspore_rl_ext.core.training_loop import CompiledTraining
+from mindspore_rl_ext.core.weights import WeightCopy, copy_weights, polyak
 from mindspore_rl_ext.nets.critics import QNetwork, ValueNetwork
 from mindspore_rl_ext.nets.policies import GaussianPolicy
 
@@ -63,25 +65,18 @@ class IQLPolicyAndNetwork:
         self.eval_policy.set_train(False)
 
 
-def copy_weights(source, target):
-    """Copy parameters between two cells of the same architecture, by relative name.
-    Only before any graph using ``target`` is compiled (else use WeightCopy)."""
-    values = dict(source.parameters_and_names())
-    for name, param in target.parameters_and_names():
-        param.set_data(values[name].value().copy())
+class IQLUpdate(CompiledTraining):
+    """``step(batch)``: one IQL step; the core loop runs n of them per call and returns
+    the mean (critic_loss, actor_loss, value_loss)."""
 
-
-class IQLUpdate(nn.Cell):
-    """``construct(indices)``: len(indices) IQL steps; returns the mean
-    (critic_loss, actor_loss, value_loss) and mean_std of the policy."""
+    METRICS = ("critic_loss", "actor_loss", "value_loss")
 
     def __init__(self, nets, dataset_arrays, params, max_steps):
-        super().__init__()
+        super().__init__(DeviceDataset(dataset_arrays))
         self.policy = nets.actor_net
         self.q1, self.q2 = nets.critic_net1, nets.critic_net2
         self.target_q1, self.target_q2 = nets.target_critic_net1, nets.target_critic_net2
         self.value = nets.value_net
-        self.dataset = DeviceDataset(dataset_arrays)
         self.gamma = params["gamma"]
         self.expectile = params["expectile"]
         self.temperature = params["temperature"]
@@ -131,11 +126,6 @@ class IQLUpdate(nn.Cell):
         self.critic_opt(grads)
         return loss
 
-    def soft_update(self):
-        for target, source in zip(self.targets, self.sources):
-            ops.assign(target, target * (1.0 - self.tau) + source * self.tau)
-        return self.tau
-
     def step(self, obs, act, rew, next_obs, term):
         value_loss = self.value_step(obs, act)
         actor_loss = self.actor_step(obs, act)
@@ -143,23 +133,23 @@ class IQLUpdate(nn.Cell):
         self.soft_update()
         return critic_loss, actor_loss, value_loss
 
-    def construct(self, indices):
-        n = ops.shape(indices)[0]
-        i = ops.zeros((), ms.int32)
-        totals = ops.zeros((3,), ms.float32)
-        while i < n:
-            obs, act, rew, next_obs, term = self.dataset(ops.gather(indices, i, 0))
-            critic_loss, actor_loss, value_loss = self.step(obs, act, rew, next_obs, term)
-            totals = totals + ops.stack((critic_loss, actor_loss, value_loss))
-            i = i + 1
-        mean_std = ops.exp(self.policy.clipped_log_std()).mean()
-        return totals / n, mean_std
+    def soft_update(self):
+        return polyak(self.targets, self.sources, self.tau)
+
+
+class PolicyStd(nn.Cell):
+    """Mean standard deviation of the Gaussian policy (its state-independent log-std)."""
+
+    def __init__(self, policy):
+        super().__init__(auto_prefix=False)  # leave the policy's parameter names alone
+        self.policy = policy
+
+    def construct(self):
+        return ops.exp(self.policy.clipped_log_std()).mean()
 
 
 class IQLLearner(Learner):
     """Owns the compiled update and the host RNG that draws batch indices."""
-
-    LOSS_NAMES = ("critic_loss", "actor_loss", "value_loss")
 
     def __init__(self, params, policy_and_network, replay_buffer):
         super().__init__(params, policy_and_network, replay_buffer)
@@ -169,14 +159,12 @@ class IQLLearner(Learner):
                   "terminals": replay_buffer.terminals}
         self.update = IQLUpdate(policy_and_network, arrays, params, params["max_steps"])
         self.update.set_train(True)
+        self.policy_std = PolicyStd(policy_and_network.actor_net)
         self.rng = np.random.default_rng(params["seed"])
 
     def learn(self, num_steps):
-        indices = ms.Tensor(self.replay_buffer.sample_indices(self.rng, num_steps))
-        losses, mean_std = self.update(indices)
-        values = losses.asnumpy()
-        result = {name: float(v) for name, v in zip(self.LOSS_NAMES, values)}
-        result["mean_std"] = float(mean_std.asnumpy())
+        result = self.update.train_steps(self.replay_buffer.sample_indices(self.rng, num_steps))
+        result["mean_std"] = float(self.policy_std().asnumpy())
         return result
 
 

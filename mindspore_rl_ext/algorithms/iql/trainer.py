@@ -2,12 +2,17 @@
 import numpy as np
 
 from mindspore_rl_ext.core.trainer import Trainer
+from mindspore_rl_ext.core.training_loop import DATASET_PREFIX
 
 
 class IQLTrainer(Trainer):
     """Checkpoints ``policy`` (actor), ``value_net_1`` (Q1), ``value_net_2`` (Q2) and
     ``value_model`` (V), as MindSpore Reinforcement names them; the resume state holds the
     target critics, Adam moments and steps, and the index RNG."""
+
+    # names used by checkpoints written before the reward-transform registry
+    LEGACY_FINGERPRINT_VALUES = {"reward_transform": {"mujoco": "iql_locomotion",
+                                                      "antmaze": "iql_antmaze"}}
 
     def __init__(self, msrl, params, log, fingerprint=None):
         super().__init__(msrl, params, log)
@@ -30,7 +35,7 @@ class IQLTrainer(Trainer):
                 "value_net_2": nets.critic_net2, "value_model": nets.value_net}
 
     def resume_cell(self):
-        return self.msrl.learner.update, "dataset."
+        return self.msrl.learner.update, DATASET_PREFIX
 
     def host_state(self):
         return {"index_rng": self.msrl.learner.rng.bit_generator.state}

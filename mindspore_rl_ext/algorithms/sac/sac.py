@@ -7,10 +7,10 @@ Pieces, MindSpore-Reinforcement style:
   ``construct(obs)`` is the deterministic action ``tanh(mean)``; ``sample(obs, noise)``
   the reparameterised action and its log-probability for given standard-normal noise.
 * :class:`SACPolicyAndNetwork` -- the policy, twin Q networks and their targets.
-* :class:`SACLearner` -- pure compute: one full SAC update (critic, actor, alpha, Polyak)
-  in ``learn``; ``construct`` runs ``n`` updates in an in-graph ``while`` loop over a
-  stacked batch ``(n, batch, ...)`` so one compiled GRAPH_MODE call amortises the Python
-  overhead. It holds no environment and no replay buffer (see ``trainer.py``).
+* :class:`SACLearner` -- one full SAC update (critic, actor, alpha, Polyak) in ``step``;
+  the core compiled loop runs ``n`` of them per call on batches gathered from a
+  device-resident copy of the replay buffer (rows written by the trainer as it collects),
+  so one GRAPH_MODE call amortises the Python overhead. It holds no environment.
 * :class:`NumpySACPolicy` -- the same policy as a NumPy forward pass (fast action
   selection on CPU during collection, and the shipped behaviour-policy format).
 
@@ -23,6 +23,9 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 
+from mindspore_rl_ext.core.device_dataset import WritableDeviceDataset
+from mindspore_rl_ext.core.training_loop import CompiledTraining
+from mindspore_rl_ext.core.weights import copy_weights, polyak
 from mindspore_rl_ext.nets.critics import QNetwork
 from mindspore_rl_ext.nets.mlp import MLP, dense
 
@@ -77,24 +80,35 @@ class SACPolicyAndNetwork(nn.Cell):
         self.q2 = QNetwork(obs_dim, act_dim, hidden_dims)
         self.q1_target = QNetwork(obs_dim, act_dim, hidden_dims)
         self.q2_target = QNetwork(obs_dim, act_dim, hidden_dims)
-        for target, source in ((self.q1_target, self.q1), (self.q2_target, self.q2)):
-            for t, s in zip(target.get_parameters(), source.get_parameters()):
-                t.set_data(s.data.copy())
-                t.requires_grad = False
+        copy_weights(self.q1, self.q1_target, freeze=True)
+        copy_weights(self.q2, self.q2_target, freeze=True)
 
 
-class SACLearner(nn.Cell):
-    """One SAC update per batch; ``construct`` runs n of them in one compiled call.
+def replay_columns(obs_dim, act_dim, rows=0):
+    """Empty (``rows`` zero rows) replay columns in the device dataset's order:
+    observations, actions, rewards, next_observations, terminals (float32)."""
+    z = lambda *shape: np.zeros((rows,) + shape, np.float32)  # noqa: E731
+    return {"observations": z(obs_dim), "actions": z(act_dim), "rewards": z(),
+            "next_observations": z(obs_dim), "terminals": z()}
+
+
+class SACLearner(CompiledTraining):
+    """One SAC update per batch (``step``); the core loop runs n of them per call.
 
     Update order per batch: critic (targets from the current policy and alpha), actor
     (against the just-updated critics), alpha (from the actor's log-probs), then Polyak
     averaging of the target critics. Losses: critic 0.5*(MSE1 + MSE2); actor
     mean(alpha*logp - min(Q1, Q2)); alpha -mean(log_alpha * (logp + target_entropy)).
+    Batches come from ``dataset``, a device copy of the replay buffer with ``capacity``
+    rows; the Gaussian noise of each step comes from the host as the loop's extras.
     """
 
-    def __init__(self, networks, gamma=0.99, tau=0.005, actor_lr=3e-4, critic_lr=3e-4,
-                 alpha_lr=3e-4, init_alpha=1.0, target_entropy=None):
-        super().__init__()
+    METRICS = ("critic_loss", "actor_loss", "alpha_loss", "entropy")
+
+    def __init__(self, networks, capacity, gamma=0.99, tau=0.005, actor_lr=3e-4,
+                 critic_lr=3e-4, alpha_lr=3e-4, init_alpha=1.0, target_entropy=None):
+        super().__init__(WritableDeviceDataset(replay_columns(networks.obs_dim, networks.act_dim),
+                                               int(capacity)))
         self.networks = networks
         self.policy = networks.policy
         self.q1, self.q2 = networks.q1, networks.q2
@@ -123,6 +137,10 @@ class SACLearner(nn.Cell):
     def alpha(self):
         return ops.stop_gradient(ops.exp(self.log_alpha))[0]
 
+    def alpha_value(self):
+        """The current alpha as a float (host read)."""
+        return float(np.exp(self.log_alpha.asnumpy()[0]))
+
     def critic_loss(self, obs, act, rew, next_obs, done, noise_next):
         next_act, next_logp = self.policy.sample(next_obs, noise_next)
         next_q = ops.minimum(self.q1_target(next_obs, next_act),
@@ -141,12 +159,7 @@ class SACLearner(nn.Cell):
     def alpha_loss(self, logp):
         return -(self.log_alpha[0] * ops.stop_gradient(logp + self.target_entropy)).mean()
 
-    def soft_update(self):
-        for target, online in zip(self.target_params, self.online_params):
-            ops.assign(target, target * (1.0 - self.tau) + online * self.tau)
-        return self.tau
-
-    def learn(self, obs, act, rew, next_obs, done, noise_next, noise_pi):
+    def step(self, obs, act, rew, next_obs, done, noise_next, noise_pi):
         """One update on one batch; returns (critic_loss, actor_loss, alpha_loss, entropy)."""
         critic_loss, critic_grads = self.critic_grad(obs, act, rew, next_obs, done, noise_next)
         self.critic_opt(critic_grads)
@@ -154,21 +167,8 @@ class SACLearner(nn.Cell):
         self.actor_opt(actor_grads)
         alpha_loss, alpha_grads = self.alpha_grad(logp)
         self.alpha_opt(alpha_grads)
-        self.soft_update()
+        polyak(self.target_params, self.online_params, self.tau)
         return critic_loss, actor_loss, alpha_loss, -logp.mean()
-
-    def construct(self, obs, act, rew, next_obs, done, noise_next, noise_pi):
-        """n = obs.shape[0] updates on batches obs[i], ...; returns the mean of
-        (critic_loss, actor_loss, alpha_loss, entropy) over them and the final alpha."""
-        n = obs.shape[0]
-        i = ops.zeros((), ms.int32)
-        stats = ops.zeros((4,), ms.float32)
-        while i < n:
-            c, a, al, ent = self.learn(obs[i], act[i], rew[i], next_obs[i], done[i],
-                                       noise_next[i], noise_pi[i])
-            stats = stats + ops.stack((c, a, al, ent))
-            i = i + 1
-        return stats / n, ops.exp(self.log_alpha)[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,7 +17,11 @@ import time
 import numpy as np
 
 from mindspore_rl_ext.algorithms.sac import config as sac_config
+from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
+from mindspore_rl_ext.core.files import read_errors_as
+from mindspore_rl_ext.core.folder_lock import CheckpointFolderLock
+from mindspore_rl_ext.core.training_loop import DATASET_PREFIX, trainable_state
 
 ALGORITHM_NAME = "SAC (mindspore_rl_ext)"
 
@@ -53,11 +57,15 @@ class ReplayBuffer:
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, rng, n_batches, batch_size):
-        """Stacked batches (n, batch, ...): obs, act, rew, next_obs, done (float32)."""
-        idx = rng.integers(0, self.size, size=(n_batches, batch_size))
-        return (self.observations[idx], self.actions[idx], self.rewards[idx],
-                self.next_observations[idx], self.terminals[idx].astype(np.float32))
+    def sample_indices(self, rng, n_batches, batch_size):
+        """(n, batch) uniform row indices of stored transitions, drawn with ``rng``."""
+        return rng.integers(0, self.size, size=(n_batches, batch_size))
+
+    def device_rows(self, rows):
+        """Rows ``rows`` as the learner's device columns (see sac.replay_columns)."""
+        return {"observations": self.observations[rows], "actions": self.actions[rows],
+                "rewards": self.rewards[rows], "next_observations": self.next_observations[rows],
+                "terminals": self.terminals[rows].astype(np.float32)}
 
     def ordered(self):
         """All stored transitions, oldest first, as a dict of arrays (copies)."""
@@ -94,14 +102,7 @@ def dump_d4rl_npz(path, transitions, metadata):
     if len(t["terminals"]) and not (t["terminals"][-1] or t["timeouts"][-1]):
         t["timeouts"] = t["timeouts"].copy()
         t["timeouts"][-1] = True
-    _atomic_savez(path, metadata=np.array(json.dumps(metadata)), **t)
-
-
-def _atomic_savez(path, **arrays):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    ckpt.save_arrays(path, {"metadata": np.array(json.dumps(metadata)), **t})
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,6 +140,71 @@ def evaluate_policy(policy, env, episodes, deterministic=True, seed=0):
 # ---------------------------------------------------------------------------------------
 # Behaviour-policy files
 # ---------------------------------------------------------------------------------------
+def behaviour_metadata(env_name, level, stoch, det, weights, train_steps, seed, net_params,
+                       gait_episodes=10):
+    """Metadata of a behaviour-policy file: returns of the stochastic (``stoch``, the
+    policy that generates datasets) and deterministic (``det``) evaluations, the gait of
+    the stochastic policy (:func:`mindspore_rl_ext.envs.gait.gait_statistics`: forward
+    velocity, episode length, fall rate), and the network description."""
+    from mindspore_rl_ext.algorithms.sac.sac import NumpySACPolicy
+    from mindspore_rl_ext.envs.gait import gait_statistics
+
+    env_id = sac_config.ENV_PRESETS[env_name]["env_id"]
+    policy = NumpySACPolicy(weights, net_params["log_std_min"], net_params["log_std_max"])
+    rng = np.random.default_rng(seed + 50_000)
+    gait = gait_statistics(env_id, lambda obs: policy(obs, deterministic=False, rng=rng),
+                           gait_episodes, seed=50_000 + int(train_steps))
+    return {
+        "env_id": env_id,
+        "level": level,
+        "average_return": float(stoch.mean()),
+        "std_return": float(stoch.std()),
+        "normalized_score": float(sac_config.normalized_score(env_name, stoch.mean())),
+        "deterministic_avg_return": float(det.mean()),
+        "deterministic_normalized_score": float(sac_config.normalized_score(env_name,
+                                                                            det.mean())),
+        "return_mode": "average_return is of the stochastic policy (as used to generate "
+                       "datasets); deterministic_* of tanh(mean)",
+        "eval_episodes": int(len(stoch)),
+        "gait": gait,
+        "train_steps": int(train_steps),
+        "seed": int(seed),
+        "algorithm": ALGORITHM_NAME,
+        "obs_dim": int(policy.obs_dim),
+        "act_dim": int(policy.act_dim),
+        "hidden_dims": list(net_params["hidden_dims"]),
+        "activation": "relu",
+        "log_std_min": float(net_params["log_std_min"]),
+        "log_std_max": float(net_params["log_std_max"]),
+        "action": "tanh(mean + exp(clip(log_std, log_std_min, log_std_max)) * N(0, I)) "
+                  "* action_high",
+    }
+
+
+def export_snapshot(env_name, snapshot, level, policy_dir, train_steps, seed, net_params,
+                    episodes=10, selection=None):
+    """Evaluate the policy weights in ``snapshot`` (a trainer's ``snapshots/step_N.npz``)
+    over ``episodes`` stochastic and deterministic episodes, and write them as
+    ``<policy_dir>/<env>_<level>.npz`` with their returns and gait in the metadata
+    (``selection``: why this snapshot). Returns (path, metadata)."""
+    from mindspore_rl_ext.algorithms.sac.sac import NumpySACPolicy
+
+    with np.load(snapshot) as f:
+        weights = {k: f[k] for k in f.files}
+    policy = NumpySACPolicy(weights, net_params["log_std_min"], net_params["log_std_max"])
+    env = make_env(sac_config.ENV_PRESETS[env_name]["env_id"])
+    det, _ = evaluate_policy(policy, env, episodes, True, seed=30_000)
+    stoch, _ = evaluate_policy(policy, env, episodes, False, seed=40_000)
+    meta = behaviour_metadata(env_name, level, stoch, det, weights, train_steps, seed,
+                              net_params)
+    if selection:
+        meta["selection"] = selection
+    path = os.path.join(policy_dir, f"{env_name}_{level}.npz")
+    save_behaviour_policy(path, weights, meta, env.action_space.high)
+    env.close()
+    return path, meta
+
+
 def save_behaviour_policy(path, weights, metadata, action_high):
     """Write a behaviour policy in the format of mindspore_rl_ext.data.behaviour
     (trunk_w{i}/trunk_b{i}, mean_*, log_std_*, action_high, metadata_json), atomically."""
@@ -213,9 +279,9 @@ class SACTrainer:
         pn = ac["policy_and_network"]["params"]
         self.net_params = dict(pn)
         self.networks = SACPolicyAndNetwork(obs_dim, act_dim, **pn)
-        self.learner = SACLearner(self.networks, **ac["learner"]["params"])
-        self.obs_dim, self.act_dim = obs_dim, act_dim
         rb = ac["replay_buffer"]
+        self.learner = SACLearner(self.networks, int(rb["capacity"]), **ac["learner"]["params"])
+        self.obs_dim, self.act_dim = obs_dim, act_dim
         self.batch_size = int(rb["batch_size"])
         self.buffer = ReplayBuffer(obs_dim, act_dim, int(rb["capacity"]))
         self.np_policy = NumpySACPolicy(policy_weights(self.networks.policy),
@@ -236,11 +302,11 @@ class SACTrainer:
         return os.path.join(self.work_dir, "ckpt", name)
 
     def save_checkpoint(self):
-        ms = self._ms
-        tmp = self._ckpt_path("learner.tmp.ckpt")
-        ms.save_checkpoint(self.learner, tmp, crc_check=True)
-        os.replace(tmp, self._ckpt_path("learner.ckpt"))
-        _atomic_savez(self._ckpt_path("buffer.npz"), **self.buffer.state_dict())
+        # the learner's state under Parameter.name, as ms.load_param_into_net matches it;
+        # the device copy of the replay rows is left out (buffer.npz holds them)
+        ckpt.save_params([(p.name, p) for _, p in trainable_state(self.learner)],
+                         self._ckpt_path("learner.ckpt"))
+        ckpt.save_arrays(self._ckpt_path("buffer.npz"), self.buffer.state_dict())
         state = {"step": self.step, "episodes": self.episodes, "history": self.history,
                  "train_returns": self.train_returns, "levels": self.levels,
                  "rng": self.rng.bit_generator.state, "elapsed": self.elapsed,
@@ -252,22 +318,26 @@ class SACTrainer:
 
     def _load_checkpoint(self):
         ms = self._ms
-        with open(self._ckpt_path("state.json")) as f:
-            state = json.load(f)
-        if state["env"] != self.env_name:
+        state = ckpt.read_json(self._ckpt_path("state.json"))
+        if state.get("env") != self.env_name:
             raise CheckpointError(f"checkpoint in {self.work_dir} is for env "
-                                  f"'{state['env']}', not '{self.env_name}'")
-        try:
-            params = ms.load_checkpoint(self._ckpt_path("learner.ckpt"), crc_check=True)
-        except ValueError as e:
-            raise CheckpointError(f"{self._ckpt_path('learner.ckpt')}: {e}") from None
+                                  f"'{state.get('env')}', not '{self.env_name}'")
+        learner_file = self._ckpt_path("learner.ckpt")
+        with read_errors_as(CheckpointError, f"SAC learner checkpoint '{learner_file}' is "
+                                             f"truncated or corrupt"):
+            params = ms.load_checkpoint(learner_file, crc_check=True)
         not_loaded, _ = ms.load_param_into_net(self.learner, params, strict_load=True)
+        not_loaded = [n for n in not_loaded if not n.startswith(DATASET_PREFIX)]
         if not_loaded:
             raise CheckpointError(f"learner checkpoint lacks parameters {not_loaded[:5]}")
-        with np.load(self._ckpt_path("buffer.npz")) as f:
+        buffer_file = self._ckpt_path("buffer.npz")
+        with read_errors_as(CheckpointError, f"SAC replay checkpoint '{buffer_file}' is "
+                                             f"truncated or corrupt"), np.load(buffer_file) as f:
             self.buffer.load_state_dict({k: f[k] for k in ReplayBuffer.FIELDS})
         if self.buffer.size != state["buffer_size"]:
             raise CheckpointError("replay buffer checkpoint does not match state.json")
+        rows = np.arange(self.buffer.size)
+        self.learner.dataset.write_rows(rows, self.buffer.device_rows(rows))
         # the interrupted episode is abandoned: close it in the buffer
         if self.buffer.size:
             last = (self.buffer.ptr - 1) % self.buffer.capacity
@@ -285,32 +355,10 @@ class SACTrainer:
     def _refresh_policy(self):
         self.np_policy.set_weights(self._policy_weights(self.networks.policy))
 
-    def _metadata(self, level, stoch, det):
-        return {
-            "env_id": self.env_id,
-            "level": level,
-            "average_return": float(stoch.mean()),
-            "std_return": float(stoch.std()),
-            "normalized_score": float(sac_config.normalized_score(self.env_name,
-                                                                  stoch.mean())),
-            "deterministic_avg_return": float(det.mean()),
-            "deterministic_normalized_score": float(
-                sac_config.normalized_score(self.env_name, det.mean())),
-            "return_mode": "average_return is of the stochastic policy (as used to generate "
-                           "datasets); deterministic_* of tanh(mean)",
-            "eval_episodes": int(len(stoch)),
-            "train_steps": int(self.step),
-            "seed": int(self.tp["seed"]),
-            "algorithm": ALGORITHM_NAME,
-            "obs_dim": int(self.obs_dim),
-            "act_dim": int(self.act_dim),
-            "hidden_dims": list(self.net_params["hidden_dims"]),
-            "activation": "relu",
-            "log_std_min": float(self.net_params["log_std_min"]),
-            "log_std_max": float(self.net_params["log_std_max"]),
-            "action": "tanh(mean + exp(clip(log_std, log_std_min, log_std_max)) * N(0, I)) "
-                      "* action_high",
-        }
+    def _metadata(self, level, stoch, det, weights=None):
+        return behaviour_metadata(self.env_name, level, stoch, det,
+                                  weights or self._policy_weights(self.networks.policy),
+                                  int(self.step), int(self.tp["seed"]), self.net_params)
 
     def _confirm(self, n):
         det, _ = evaluate_policy(self.np_policy, self.eval_env, n, True, seed=10_000 + self.step)
@@ -363,18 +411,18 @@ class SACTrainer:
         if stats is not None:
             rec.update(stats)
         snap = os.path.join(self.work_dir, "snapshots", f"step_{self.step:07d}.npz")
-        _atomic_savez(snap, **self._policy_weights(self.networks.policy))
+        ckpt.save_arrays(snap, self._policy_weights(self.networks.policy))
         low, high = self.band
         confirm = None
-        if "medium" not in self.levels and det.mean() >= low:
-            confirm = self._confirm(int(tp["confirm_episodes"]))
-            if low <= confirm[0].mean() <= high:
-                self._accept("medium", confirm[0], confirm[1])
-        elif ("medium" in self.levels and self.expert_return
-              and "expert" not in self.levels and det.mean() >= self.expert_return):
+        if (self.expert_return and "expert" not in self.levels
+                and det.mean() >= self.expert_return):
             confirm = self._confirm(int(tp["confirm_episodes"]))
             if confirm[0].mean() >= self.expert_return:
                 self._accept("expert", confirm[0], confirm[1])
+        elif "medium" not in self.levels and det.mean() >= low:
+            confirm = self._confirm(int(tp["confirm_episodes"]))
+            if low <= confirm[0].mean() <= high:
+                self._accept("medium", confirm[0], confirm[1])
         if confirm is not None:
             rec["confirm_stoch_return"] = float(confirm[0].mean())
             rec["confirm_det_return"] = float(confirm[1].mean())
@@ -396,16 +444,19 @@ class SACTrainer:
         self.log(msg)
 
     def _done(self):
-        if "medium" not in self.levels:
-            return False
+        """Expert reached (when asked for; a medium band overshot is filled in from the
+        snapshots at the end), else medium reached with stop_at_medium."""
         if self.expert_return:
             return "expert" in self.levels
-        return bool(self.tp["stop_at_medium"])
+        return "medium" in self.levels and bool(self.tp["stop_at_medium"])
 
     # -- main loop ------------------------------------------------------------------
     def train(self):
-        ms = self._ms
-        Tensor = ms.Tensor
+        """Train until a stop condition; holds the writer lock of ``<work_dir>/ckpt``."""
+        with CheckpointFolderLock(os.path.join(self.work_dir, "ckpt")):
+            return self._train()
+
+    def _train(self):
         tp = self.tp
         K = int(tp["steps_per_call"])
         max_steps = int(tp["max_env_steps"])
@@ -419,6 +470,7 @@ class SACTrainer:
         acc, acc_n, acc_ms = np.zeros(5), 0, []
         t_last = time.time()
         while self.step < max_steps and not self._done():
+            first_row = self.buffer.ptr
             for _ in range(K):
                 if self.step < learning_starts:
                     act = self.rng.uniform(-1.0, 1.0, self.act_dim).astype(np.float32)
@@ -436,20 +488,21 @@ class SACTrainer:
                     ep_ret, ep_len = 0.0, 0
                 else:
                     obs = next_obs
+            new_rows = (first_row + np.arange(K)) % self.buffer.capacity
+            self.learner.dataset.write_rows(new_rows, self.buffer.device_rows(new_rows))
             if self.step >= learning_starts:
-                o, a, r, no, d = self.buffer.sample(self.rng, K, self.batch_size)
+                idx = self.buffer.sample_indices(self.rng, K, self.batch_size)
                 nn_ = self.rng.standard_normal((2, K, self.batch_size, self.act_dim),
                                                dtype=np.float32)
                 t0 = time.perf_counter()
-                stats, alpha = self.learner(Tensor(o), Tensor(a), Tensor(r), Tensor(no),
-                                            Tensor(d), Tensor(nn_[0]), Tensor(nn_[1]))
-                stats = stats.asnumpy()
+                stats = self.learner.train_steps(idx, extras=(nn_[0], nn_[1]))
+                stats = np.array([stats[k] for k in self.learner.METRICS])
                 acc_ms.append((time.perf_counter() - t0) * 1000.0 / K)
                 if not np.all(np.isfinite(stats)):
                     raise TrainingDivergedError(f"SAC losses became {stats} at env step "
                                                 f"{self.step}")
                 acc[:4] += stats
-                acc[4] += float(alpha.asnumpy())
+                acc[4] += self.learner.alpha_value()
                 acc_n += 1
                 self._refresh_policy()
             now = time.time()
@@ -485,26 +538,14 @@ class SACTrainer:
                      " no medium policy exported")
             return
         best = min(cands, key=lambda r: abs(r["confirm_stoch_return"] - target))
-        from mindspore_rl_ext.algorithms.sac.sac import NumpySACPolicy
-
         snap = os.path.join(self.work_dir, "snapshots", f"step_{best['step']:07d}.npz")
-        with np.load(snap) as f:
-            weights = {k: f[k] for k in f.files}
-        policy = NumpySACPolicy(weights, self.net_params["log_std_min"],
-                                self.net_params["log_std_max"])
-        n = int(self.tp["confirm_episodes"])
-        det, _ = evaluate_policy(policy, self.eval_env, n, True, seed=30_000)
-        stoch, _ = evaluate_policy(policy, self.eval_env, n, False, seed=40_000)
-        step = self.step
-        self.step = best["step"]
-        meta = self._metadata("medium", stoch, det)
-        self.step = step
-        meta["selection"] = (f"closest to target {target} (band {self.band} not hit); "
-                             f"snapshot of env step {best['step']}")
-        path = os.path.join(self.policy_dir, f"{self.env_name}_medium.npz")
-        save_behaviour_policy(path, weights, meta, self.env.action_space.high)
+        path, meta = export_snapshot(
+            self.env_name, snap, "medium", self.policy_dir, best["step"], int(self.tp["seed"]),
+            self.net_params, int(self.tp["confirm_episodes"]),
+            selection=(f"closest to target {target} (band {self.band} not hit); snapshot of "
+                       f"env step {best['step']}"))
         self.levels["medium"] = {"step": best["step"], "path": path,
                                  "avg_return": meta["average_return"], "fallback": True}
         self.log(f"Medium band not hit; exported snapshot of step {best['step']} "
-                 f"(stochastic {stoch.mean():.1f}) to {path}")
+                 f"(stochastic {meta['average_return']:.1f}) to {path}")
         self._dump_replay(best["step"], meta["average_return"])

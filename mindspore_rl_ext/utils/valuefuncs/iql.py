@@ -20,7 +20,10 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn, ops
 
+from mindspore_rl_ext.core.device_dataset import DeviceDataset
 from mindspore_rl_ext.core.errors import ConfigError, TrainingDivergedError
+from mindspore_rl_ext.core.training_loop import CompiledTraining
+from mindspore_rl_ext.core.weights import copy_weights, polyak
 from mindspore_rl_ext.nets.mlp import MLP
 from mindspore_rl_ext.utils import _pretrained_common as common
 from mindspore_rl_ext.utils import model_zoo
@@ -123,10 +126,7 @@ class Iql(nn.Cell):
         self.q = Qfuncs(obs_dim, act_dim, hidden_dim, q_ensembles)
         self.q_targ = Qfuncs(obs_dim, act_dim, hidden_dim, q_ensembles)
         self.v = Vfuncs(obs_dim, hidden_dim, v_ensembles)
-        for (_, src), (_, dst) in zip(self.q.parameters_and_names(),
-                                      self.q_targ.parameters_and_names()):
-            dst.set_data(src.data.copy())
-            dst.requires_grad = False
+        copy_weights(self.q, self.q_targ, freeze=True)
         self._infer = {}  # host-side inference cells (not sub-cells: no duplicate params)
 
     def construct(self, obs, act):
@@ -238,10 +238,8 @@ class Iql(nn.Cell):
             step = state["step"]
             k = min(chunk, steps - step)
             idx = common.draw_indices(seed, step, n, chunk, batch_size)
-            out = trainer(Tensor(idx), Tensor(k, ms.int32)).asnumpy()
-            stats = {"loss_q": float(out[0]), "loss_v": float(out[1]), "pred_v": float(out[2]),
-                     "targ_q": float(out[3])}
-            if not np.all(np.isfinite(out)):
+            stats = trainer.train_steps(idx, k)
+            if not np.all(np.isfinite(list(stats.values()))):
                 raise TrainingDivergedError(f"Iql.fit: non-finite loss at step {step + k}: {stats}")
             state["step"] = step + k
             state["history"].append({"step": state["step"], **stats})
@@ -286,21 +284,21 @@ class Iql(nn.Cell):
         return self
 
 
-class _IqlTrainer(nn.Cell):
-    """``n`` IQL updates per call, batches gathered in-graph by host-drawn indices.
+class _IqlTrainer(CompiledTraining):
+    """IQL updates run by the core compiled loop, batches gathered in-graph by host-drawn
+    indices.
 
     One update (CleanDiffuser's order): losses on the batch -> Q target EMA from the
     pre-update Q -> one Adam step on Q and V (their losses touch disjoint parameters, so
     one optimiser equals two)."""
 
+    METRICS = ("loss_q", "loss_v", "pred_v", "targ_q")
+
     def __init__(self, iql, arrays):
-        super().__init__(auto_prefix=False)  # keep the model's parameter names
+        columns = {k: np.ascontiguousarray(arrays[k], np.float32)
+                   for k in ("obs", "act", "rew", "next_obs", "done")}
+        super().__init__(DeviceDataset(columns), auto_prefix=False)  # keep the model's names
         self.iql = iql
-        self.buf_obs = common.device_buffer(arrays["obs"], "obs")
-        self.buf_act = common.device_buffer(arrays["act"], "act")
-        self.buf_next_obs = common.device_buffer(arrays["next_obs"], "next_obs")
-        self.buf_rew = common.device_buffer(arrays["rew"], "rew")
-        self.buf_done = common.device_buffer(arrays["done"], "done")
         params = iql.q.trainable_params() + iql.v.trainable_params()
         self.opt = nn.Adam(params, learning_rate=iql.lr)
         self.grad_fn = ms.value_and_grad(self.loss_fn, None, self.opt.parameters, has_aux=True)
@@ -312,28 +310,11 @@ class _IqlTrainer(nn.Cell):
         loss_q, loss_v, pred_v, targ_q = self.iql.losses(obs, act, rew, next_obs, done)
         return loss_q + loss_v, loss_q, loss_v, pred_v, targ_q
 
-    def update_target(self):
-        for targ, src in zip(self.targ_params, self.q_params):
-            ops.assign(targ, self.ema_ratio * targ + (1.0 - self.ema_ratio) * src)
-        return True
-
-    def construct(self, idx, n):
-        i = ops.zeros((), ms.int32)
-        total = ops.zeros((4,), ms.float32)
-        while i < n:
-            b = idx[i]
-            obs = ops.gather(self.buf_obs, b, 0)
-            act = ops.gather(self.buf_act, b, 0)
-            next_obs = ops.gather(self.buf_next_obs, b, 0)
-            rew = ops.gather(self.buf_rew, b, 0)
-            done = ops.gather(self.buf_done, b, 0)
-            (_, loss_q, loss_v, pred_v, targ_q), grads = self.grad_fn(obs, act, rew, next_obs,
-                                                                      done)
-            self.update_target()
-            self.opt(grads)
-            total = total + ops.stack((loss_q, loss_v, pred_v, targ_q))
-            i = i + 1
-        return total / n.astype(ms.float32)
+    def step(self, obs, act, rew, next_obs, done):
+        (_, loss_q, loss_v, pred_v, targ_q), grads = self.grad_fn(obs, act, rew, next_obs, done)
+        polyak(self.targ_params, self.q_params, 1.0 - self.ema_ratio)
+        self.opt(grads)
+        return loss_q, loss_v, pred_v, targ_q
 
 
 # ---------------------------------------------------------------------- helpers
