@@ -2,9 +2,13 @@
 
 The default dataset is ``msrl_ext/hopper/medium-v0`` (1M steps, seed 0), generated on
 first use into the cache root (``$MSRL_EXT_DATA_ROOT``, default
-``~/.cache/mindspore_rl_ext/datasets``) from the shipped behaviour policy
-``behaviour_policies/hopper_medium.npz``, and read from there afterwards. Another step
+``~/.cache/mindspore_rl_ext/datasets``) and read from there afterwards. Another step
 count gets its own id, ``.../medium-s<steps>-v0``.
+
+It is generated from ``behaviour_policies/default_v0/hopper_medium.npz``, the first Hopper
+policy, which balances in place instead of hopping: the shipped zoo models ("default")
+were trained on this data, so it stays the default until they are retrained for a
+dataset from the hopping ``behaviour_policies/hopper_medium.npz``.
 """
 import logging
 import os
@@ -15,6 +19,8 @@ from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 from mindspore_rl_ext.data.minari_io import load_minari
 
 DEFAULT_ENV, DEFAULT_LEVEL, DEFAULT_STEPS, DEFAULT_SEED = "hopper", "medium", 1_000_000, 0
+# the policy behind the default dataset and the zoo's "default" models (see above)
+DEFAULT_POLICY_DIR = pathlib.Path(__file__).with_name("behaviour_policies") / "default_v0"
 D4RL_SUFFIXES = (".hdf5", ".h5", ".npz")
 logger = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
         root.mkdir(parents=True, exist_ok=True)
         try:
             generate.generate_dataset(DEFAULT_ENV, level, steps, DEFAULT_SEED, dataset_root=root,
-                                      dataset_id=dataset_id)
+                                      dataset_id=dataset_id, policy_dir=DEFAULT_POLICY_DIR)
         except DatasetError:
             if not (root / dataset_id / "data").is_dir():  # else another process made it
                 raise

@@ -152,3 +152,34 @@ def test_shipped_medium_policy_fits_its_env_and_beats_random(env):
               for seed in range(2)]
     gym_env.close()
     assert np.mean(learned) > np.mean(random) + 100.0, (learned, random)
+
+
+EXPERT_MIN_RETURN = {"hopper": 2430.0, "walker2d": 3450.0, "halfcheetah": 9100.0}  # 75% of D4RL's
+
+
+@pytest.mark.parametrize("name", shipped_policies())
+def test_shipped_policy_gait_is_recorded_and_reproduces(name):
+    """Every shipped policy records its gait; medium and expert policies move forward
+    (a Hopper that balances in place earns medium-level return without locomoting)."""
+    from mindspore_rl_ext.envs.gait import gait_statistics
+
+    env, level = name.rsplit("_", 1)
+    policy = load_behaviour_policy(env, level)
+    recorded = policy.metadata["gait"]
+    assert set(recorded) >= {"avg_length", "fall_rate", "mean_forward_velocity"}
+    assert recorded["mean_forward_velocity"] > 0.5, recorded
+    rng = np.random.default_rng(0)
+    measured = gait_statistics(policy.metadata["env_id"], lambda o: policy(o, rng), 2, seed=7)
+    assert measured["mean_forward_velocity"] > 0.5, measured
+    if level == "expert":
+        assert policy.metadata["average_return"] >= EXPERT_MIN_RETURN[env]
+
+
+def test_default_dataset_policy_is_kept_for_the_zoo_models():
+    """The default dataset (and the zoo's default models) come from the first Hopper
+    policy, kept apart from the hopping medium policy until the zoo is retrained."""
+    from mindspore_rl_ext.data.default_dataset import DEFAULT_POLICY_DIR
+
+    old = load_behaviour_policy("hopper", "medium", DEFAULT_POLICY_DIR)
+    assert old.metadata["train_steps"] == 60_000 and old.metadata["seed"] == 0
+    assert old.metadata["gait"]["mean_forward_velocity"] < 0.5  # it balances in place
