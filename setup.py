@@ -21,7 +21,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
         # PNG plots of the 2-D bandit toy (example/diffusion_ql/bandit_toy.py); optional
         "plots": ["matplotlib>=3.7"],
     },

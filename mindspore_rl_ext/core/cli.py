@@ -10,7 +10,9 @@ from mindspore_rl_ext.core.trainer import TrainingInterrupted
 
 def run_main(main, log_holder):
     """Run ``main()``; turn our errors into one clear line (log file and stderr) and an
-    exit code: 0 ok, 1 error, 128+signal after SIGINT/SIGTERM (checkpoint saved)."""
+    exit code: 0 ok, 1 error, 128+signal after SIGINT/SIGTERM (checkpoint saved). A Ctrl-C
+    during a compiled call arrives as SIGTERM (MindSpore's own SIGINT handler sends it; see
+    docs/mindspore_notes.md), so it exits 143 too."""
     try:
         main()
         return 0

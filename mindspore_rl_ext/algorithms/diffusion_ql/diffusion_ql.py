@@ -8,7 +8,7 @@ Offline RL):
 1. critic: y = r + not_done * discount * min(Q1', Q2')(s', a'), a' from the EMA actor
    (max over 10 samples per critic first when ``max_q_backup``); loss MSE(Q1,y)+MSE(Q2,y);
    Adam, global-norm clipping at ``gn`` (> 0). ``eg_ood`` adds an OOD penalty (below).
-2. actor, by ``algo``:
+2. actor, by ``algo`` (one loss function each, ``ACTOR_LOSSES``):
 
    * ``ql``  : bc_loss + eta * q_loss, q_loss = -mean Q_i(s, a~pi) / stop(mean|Q_j|), (i, j) =
      (1, 2) or (2, 1) with probability 1/2; the action is the full differentiable reverse chain.
@@ -151,6 +151,61 @@ def _clip(grads, gn):
     return ops.clip_by_global_norm(grads, gn) if gn > 0 else grads
 
 
+# ----------------------------------------------------------------------------- actor losses
+# One function per --algo: (update, s, a, t, noise, x_T, chain_noise, coin, target, w) ->
+# (actor_loss, bc_loss, q_loss). ``t``/``noise``: the denoising step and noise of the BC
+# term; ``x_T``/``chain_noise``: the reverse chain's start and per-step noise (ql);
+# ``coin``: which critic is normalised by the other (ql, edp); ``target``/``w``: the
+# Q-shifted noise target and per-sample weight (qg, eg_ood; see qg_target).
+def bc_actor_loss(u, s, a, t, noise, x_T, chain_noise, coin, target, w):
+    """The denoising loss only."""
+    loss = u.actor.loss_with(a, s, t, noise)
+    return loss, loss, ops.zeros((), ms.float32)
+
+
+def ql_actor_loss(u, s, a, t, noise, x_T, chain_noise, coin, target, w):
+    """bc + eta * q_loss, q_loss = -mean Q_i(s, a~pi) / stop(mean |Q_j|) through the full
+    differentiable reverse chain, (i, j) = (1, 2) or (2, 1) by ``coin``."""
+    bc = u.actor.loss_with(a, s, t, noise)
+    new_a = u.actor.p_sample_loop(s, x_T, chain_noise)
+    q1, q2 = u.critic(s, new_a)
+    ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q2)))
+    ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q1)))
+    q_loss = ops.select(coin, ql1, ql2)
+    return bc + u.eta * q_loss, bc, q_loss
+
+
+def edp_actor_loss(u, s, a, t, noise, x_T, chain_noise, coin, target, w):
+    """bc + eta * q_loss on the one-step action estimate a0_hat of the BC pass (EDP)."""
+    x_t = u.actor.q_sample(a, t, noise)
+    eps_hat = u.actor.model(x_t, t, s)
+    bc = ops.mean(ops.square(eps_hat - noise))
+    a0 = u.actor.predict_start_from_noise(x_t, t, eps_hat)
+    if u.edp_clip_x0:
+        a0 = ops.clamp(a0, -u.max_action, u.max_action)
+    q1, q2 = u.critic(s, a0)
+    if u.edp_normalize_q:
+        ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q1)))
+        ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q2)))
+        q_loss = ops.select(coin, ql1, ql2)
+    else:
+        q_loss = -ops.mean(ops.minimum(q1, q2))
+    return bc + u.eta * q_loss, bc, q_loss
+
+
+def qg_actor_loss(u, s, a, t, noise, x_T, chain_noise, coin, target, w):
+    """Weighted regression of the predicted noise to the Q-shifted target (qg, eg_ood)."""
+    x_t = u.actor.q_sample(a, t, noise)
+    eps_hat = u.actor.model(x_t, t, s)
+    loss = ops.mean(w * ops.square(eps_hat - target))
+    bc = ops.mean(ops.square(ops.stop_gradient(eps_hat) - noise))
+    return loss, bc, ops.zeros((), ms.float32)
+
+
+ACTOR_LOSSES = {"bc": bc_actor_loss, "ql": ql_actor_loss, "edp": edp_actor_loss,
+                "qg": qg_actor_loss, "eg_ood": qg_actor_loss}
+
+
 class DiffusionQLUpdate(nn.Cell):
     """One gradient step of the chosen algorithm (GRAPH_MODE); returns a tuple of metrics:
     (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty)."""
@@ -167,6 +222,7 @@ class DiffusionQLUpdate(nn.Cell):
         if algo not in ALGOS:
             raise ValueError(f"algo '{algo}' is not one of {', '.join(ALGOS)}")
         self.algo = algo
+        self.actor_loss_fn = ACTOR_LOSSES[algo]
         self.act_dim = nets.act_dim
         self.actor, self.ema_actor = nets.actor, nets.ema_actor
         self.critic, self.critic_target = nets.critic, nets.critic_target
@@ -190,12 +246,16 @@ class DiffusionQLUpdate(nn.Cell):
         self.ood_weight = float(ood_weight)
         self.ood_threshold = float(ood_threshold)
         self.ood_max_weight = float(ood_max_weight)
+        # what each algo adds around its actor loss (ACTOR_LOSSES)
         self.train_critic = algo != "bc"
+        self.differentiable_chain = algo == "ql"          # samples x_T and chain noise
+        self.q_guided = algo in ("qg", "eg_ood")          # regresses to the Q-shifted target
+        self.ood_penalised = algo == "eg_ood"             # BC model + critic OOD penalty
         # with discount 0 (the bandit toy) the bootstrap term is dead: skip the EMA chain
-        self.bootstrap = self.discount > 0 or algo == "eg_ood"
+        self.bootstrap = self.discount > 0 or self.ood_penalised
 
         def sched(base):
-            if algo == "bc" or lr_decay == "none":
+            if not self.train_critic or lr_decay == "none":  # the reference BC decays nothing
                 return float(base)
             return DQLLearningRate(base, lr_decay, total_steps, steps_per_block, t_max)
 
@@ -207,9 +267,9 @@ class DiffusionQLUpdate(nn.Cell):
                                       learning_rate=sched(critic_lr))
             self.critic_grad = ms.value_and_grad(self._critic_loss, None,
                                                  self.critic_opt.parameters, has_aux=True)
-        if algo in ("qg", "eg_ood"):
+        if self.q_guided:
             self.q_input_grad = ops.grad(self._q_min_sum, grad_position=1)
-        if algo == "eg_ood":
+        if self.ood_penalised:
             self.bc_opt = nn.Adam(self.bc_actor.trainable_params(), learning_rate=float(lr))
             self.bc_grad = ms.value_and_grad(self.bc_actor.loss_with, None,
                                              self.bc_opt.parameters)
@@ -227,7 +287,7 @@ class DiffusionQLUpdate(nn.Cell):
         q1, q2 = self.critic(s, a)
         loss = ops.mean(ops.square(q1 - y)) + ops.mean(ops.square(q2 - y))
         penalty = ops.zeros((), ms.float32)
-        if self.algo == "eg_ood":
+        if self.ood_penalised:
             data_value = ops.stop_gradient(ops.mean(ops.minimum(q1, q2)))
             penalty = self.ood_penalty(s_ood, a_ood, w_ood, data_value)
             loss = loss + penalty
@@ -276,39 +336,8 @@ class DiffusionQLUpdate(nn.Cell):
 
     # ---- actor
     def _actor_loss(self, s, a, t, noise, x_T, chain_noise, coin, target, w):
-        zero = ops.zeros((), ms.float32)
-        if self.algo == "bc":
-            loss = self.actor.loss_with(a, s, t, noise)
-            return loss, loss, zero
-        if self.algo == "ql":
-            bc = self.actor.loss_with(a, s, t, noise)
-            new_a = self.actor.p_sample_loop(s, x_T, chain_noise)
-            q1, q2 = self.critic(s, new_a)
-            ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q2)))
-            ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q1)))
-            q_loss = ops.select(coin, ql1, ql2)
-            return bc + self.eta * q_loss, bc, q_loss
-        if self.algo == "edp":
-            x_t = self.actor.q_sample(a, t, noise)
-            eps_hat = self.actor.model(x_t, t, s)
-            bc = ops.mean(ops.square(eps_hat - noise))
-            a0 = self.actor.predict_start_from_noise(x_t, t, eps_hat)
-            if self.edp_clip_x0:
-                a0 = ops.clamp(a0, -self.max_action, self.max_action)
-            q1, q2 = self.critic(s, a0)
-            if self.edp_normalize_q:
-                ql1 = -ops.mean(q1) / ops.stop_gradient(ops.mean(ops.abs(q1)))
-                ql2 = -ops.mean(q2) / ops.stop_gradient(ops.mean(ops.abs(q2)))
-                q_loss = ops.select(coin, ql1, ql2)
-            else:
-                q_loss = -ops.mean(ops.minimum(q1, q2))
-            return bc + self.eta * q_loss, bc, q_loss
-        # qg / eg_ood: weighted regression to the Q-shifted noise target
-        x_t = self.actor.q_sample(a, t, noise)
-        eps_hat = self.actor.model(x_t, t, s)
-        loss = ops.mean(w * ops.square(eps_hat - target))
-        bc = ops.mean(ops.square(ops.stop_gradient(eps_hat) - noise))
-        return loss, bc, zero
+        """(actor_loss, bc_loss, q_loss) of this update's algo (ACTOR_LOSSES)."""
+        return self.actor_loss_fn(self, s, a, t, noise, x_T, chain_noise, coin, target, w)
 
     def qg_target(self, s, a, t, noise):
         """Shifted noise target and per-sample weight of Q-guided score matching (all detached)."""
@@ -347,13 +376,13 @@ class DiffusionQLUpdate(nn.Cell):
         t = self.actor.random_t(batch)
         noise = ops.standard_normal(a.shape)
         coin = ops.standard_normal(()) > 0
-        if self.algo == "ql":
+        if self.differentiable_chain:
             x_T = ops.standard_normal(a.shape)
             chain_noise = ops.standard_normal((self.actor.n_timesteps,) + a.shape)
         else:
             x_T = noise
             chain_noise = ops.zeros((1,) + a.shape, ms.float32)
-        if self.algo in ("qg", "eg_ood"):
+        if self.q_guided:
             target, w = self.qg_target(s, a, t, noise)
         else:
             target, w = noise, ops.ones((batch, 1), ms.float32)
@@ -375,16 +404,16 @@ class DiffusionQLUpdate(nn.Cell):
         critic_loss, target_q, penalty = zero, zero, zero
         if self.train_critic:
             y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
-            if self.algo == "eg_ood":
+            if self.ood_penalised:
                 w_ood = self.ood_weights(s_next, a_next)
             else:
                 w_ood = ops.zeros((s_next.shape[0],), ms.float32)
             critic_loss, penalty = self.critic_step(s, a, y, s_next, a_next, w_ood)
             target_q = ops.mean(y)
-        if self.algo == "eg_ood":
+        if self.ood_penalised:
             self.bc_actor_step(s, a)
         actor_loss, bc_loss, q_loss = self.actor_step(s, a)
-        if self.algo != "bc":
+        if self.train_critic:
             self.update_ema()
             self.update_critic_target()
         ops.assign_add(self.step, ops.ones((), ms.int32))

@@ -76,6 +76,14 @@ def load_config(env_yaml=None, algo_yaml=None):
     return resolve_and_validate(config)
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def resolve_and_validate(config):
     """Fill ``None`` values from the domain preset and check ranges (ConfigError)."""
     config = copy.deepcopy(config)
@@ -97,29 +105,38 @@ def resolve_and_validate(config):
     require(isinstance(lp["temperature"], float) and lp["temperature"] >= 0.0,
             "learner_params.temperature", f"must be a number >= 0, got {lp['temperature']!r}")
     for key in ("critic_lr", "actor_lr", "value_lr"):
-        require(lp[key] > 0.0, f"learner_params.{key}", f"must be > 0, got {lp[key]}")
-    require(0.0 <= lp["gamma"] <= 1.0, "learner_params.gamma", f"must be in [0, 1], got {lp['gamma']}")
-    require(0.0 < lp["update_factor"] <= 1.0, "learner_params.update_factor",
-            f"must be in (0, 1], got {lp['update_factor']}")
-    require(lp["exp_adv_max"] > 0.0, "learner_params.exp_adv_max", "must be > 0")
+        require(_number(lp[key]) and lp[key] > 0.0, f"learner_params.{key}",
+                f"must be > 0 (a number), got {lp[key]!r}")
+    require(_number(lp["gamma"]) and 0.0 <= lp["gamma"] <= 1.0, "learner_params.gamma",
+            f"must be a number in [0, 1], got {lp['gamma']!r}")
+    require(_number(lp["update_factor"]) and 0.0 < lp["update_factor"] <= 1.0,
+            "learner_params.update_factor", f"must be a number in (0, 1], got {lp['update_factor']!r}")
+    require(_number(lp["exp_adv_max"]) and lp["exp_adv_max"] > 0.0, "learner_params.exp_adv_max",
+            f"must be a number > 0, got {lp['exp_adv_max']!r}")
     require(lp["actor_lr_schedule"] in ("cosine", "constant"), "learner_params.actor_lr_schedule",
             f"must be 'cosine' or 'constant', got {lp['actor_lr_schedule']!r}")
-    require(len(pp["hidden_sizes"]) >= 1 and all(isinstance(h, int) and h > 0 for h in pp["hidden_sizes"]),
+    require(isinstance(pp["hidden_sizes"], list) and len(pp["hidden_sizes"]) >= 1
+            and all(isinstance(h, int) and not isinstance(h, bool) and h > 0
+                    for h in pp["hidden_sizes"]),
             "policy_params.hidden_sizes", f"must be a list of positive ints, got {pp['hidden_sizes']!r}")
     require(pp["dropout_rate"] is None
             or (isinstance(pp["dropout_rate"], float) and 0.0 <= pp["dropout_rate"] < 1.0),
             "policy_params.dropout_rate", f"must be None or in [0, 1), got {pp['dropout_rate']!r}")
-    require(pp["log_std_min"] < pp["log_std_max"], "policy_params.log_std_min",
-            "must be below log_std_max")
+    require(_number(pp["log_std_min"]) and _number(pp["log_std_max"])
+            and pp["log_std_min"] < pp["log_std_max"], "policy_params.log_std_min",
+            f"must be a number below log_std_max, got {pp['log_std_min']!r} / {pp['log_std_max']!r}")
     dp["reward_transform"] = reward_transform_name(dp["reward_transform"],
                                                    "dataset_params.reward_transform")
-    require(dp["batch_size"] >= 1, "dataset_params.batch_size", f"must be >= 1, got {dp['batch_size']}")
-    require(dp["action_clip"] is None or dp["action_clip"] > 0, "dataset_params.action_clip",
-            "must be None or > 0")
+    require(_integer(dp["batch_size"]) and dp["batch_size"] >= 1, "dataset_params.batch_size",
+            f"must be >= 1 (an int), got {dp['batch_size']!r}")
+    require(dp["action_clip"] is None or (_number(dp["action_clip"]) and dp["action_clip"] > 0),
+            "dataset_params.action_clip", f"must be None or a number > 0, got {dp['action_clip']!r}")
     for key in ("n_steps_per_episode", "num_evaluate_episode", "max_ckpt_num", "loss_freq"):
-        require(tp[key] >= 1, f"trainer_params.{key}", f"must be >= 1, got {tp[key]}")
+        require(_integer(tp[key]) and tp[key] >= 1, f"trainer_params.{key}",
+                f"must be >= 1 (an int), got {tp[key]!r}")
     for key in ("save_per_episode", "eval_per_episode"):
-        require(tp[key] >= 0, f"trainer_params.{key}", f"must be >= 0, got {tp[key]}")
+        require(_integer(tp[key]) and tp[key] >= 0, f"trainer_params.{key}",
+                f"must be >= 0 (an int), got {tp[key]!r}")
     return config
 
 
