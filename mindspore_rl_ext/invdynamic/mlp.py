@@ -24,8 +24,6 @@ from mindspore_rl_ext.core.weights import write_params
 from mindspore_rl_ext.nets.mlp import MLP
 from mindspore_rl_ext.utils import _pretrained_common as common
 from mindspore_rl_ext.utils import model_zoo
-from mindspore_rl_ext.utils.valuefuncs.iql import (_convert_cleandiffuser, _load_converted,
-                                                   _params_dict, _target_folder)
 
 LAYER_NORM_EPS = 1e-5
 DROPOUT_RATE = 0.1
@@ -195,8 +193,8 @@ class BasicInvDynamic(nn.Cell):
                         training=None, metrics=None, extra=None):
         """Write this model to ``path`` or ``<zoo>/invdyn/<name>``; returns the folder.
         normalizer: {"mean", "std"} of the observations it was trained on (None: identity)."""
-        folder = _target_folder("invdyn", name, zoo_dir, path)
-        params = _params_dict("invdyn", type(self).__name__, name, self.config, normalizer,
+        folder = common.target_folder("invdyn", name, zoo_dir, path)
+        params = common.params_dict("invdyn", type(self).__name__, name, self.config, normalizer,
                               self.obs_dim, training, metrics, extra)
         return model_zoo.write_model(folder, list(self.parameters_and_names()), params)
 
@@ -250,7 +248,7 @@ class MlpInvDynamic(BasicInvDynamic):
 
     def load_cleandiffuser_state_dict(self, state_dict):
         """Load a CleanDiffuser MlpInvDynamic ``state_dict`` ({torch name: array})."""
-        _load_converted(self, _convert_cleandiffuser(state_dict, self._cd_index_map(),
+        common.load_converted(self, common.convert_cleandiffuser(state_dict, self._cd_index_map(),
                                                      keep_mlp=True),
                         f"CleanDiffuser {type(self).__name__}")
         return self

@@ -11,6 +11,7 @@ from mindspore import Tensor
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
 from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.core.training_loop import trainable_state
+from mindspore_rl_ext.utils import model_zoo
 
 STATE_CKPT = "train_state.ckpt"
 STATE_JSON = "train_state.json"
@@ -112,13 +113,13 @@ def draw_indices(seed, start_step, n, steps, batch):
 def save_train_state(ckpt_dir, trainer, state):
     """Write weights + optimiser state, then the JSON counters (last: marks completeness)."""
     from mindspore_rl_ext.core.checkpoint import save_params
-    from mindspore_rl_ext.utils.model_zoo import _atomic_write_text, _jsonable
 
     ckpt_dir = pathlib.Path(ckpt_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     save_params(trainable_state(trainer), str(ckpt_dir / STATE_CKPT),
                 extra={STEP_KEY: np.array(int(state["step"]), np.int64)})
-    _atomic_write_text(ckpt_dir / STATE_JSON, json.dumps(_jsonable(state), indent=1) + "\n")
+    model_zoo._atomic_write_text(ckpt_dir / STATE_JSON,
+                                 json.dumps(model_zoo._jsonable(state), indent=1) + "\n")
 
 
 def load_train_state(ckpt_dir, trainer, fingerprint):
@@ -194,3 +195,61 @@ class Progress:
 
 def default_log(msg):
     print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------- zoo files
+def target_folder(kind, name, zoo_dir, path):
+    """Where save_pretrained writes: ``path``, else ``<zoo>/<kind>/<name>``."""
+    if path is not None:
+        return path
+    if name is None:
+        raise ConfigError("save_pretrained: give a model name (e.g. a dataset id) or a path")
+    return model_zoo.model_dir(kind, name, model_zoo.user_zoo_dir(zoo_dir))
+
+
+def params_dict(kind, cls_name, name, config, normalizer, obs_dim, training, metrics, extra):
+    """The ``params.json`` of a zoo model (normaliser checked; None: identity)."""
+    if normalizer is None:
+        normalizer = {"mean": [0.0] * obs_dim, "std": [1.0] * obs_dim}
+    mean = np.asarray(normalizer["mean"], np.float32).reshape(-1)
+    std = np.asarray(normalizer["std"], np.float32).reshape(-1)
+    if mean.shape != (obs_dim,) or std.shape != (obs_dim,) or not (std > 0).all():
+        raise ConfigError(f"save_pretrained: normalizer mean/std must be {obs_dim} numbers "
+                          f"(std > 0), got shapes {mean.shape} / {std.shape}")
+    params = {"kind": kind, "model_class": cls_name,
+              "name": model_zoo.canonical_name(name) if name else None,
+              "normalizers": {"state": {"mean": mean.tolist(), "std": std.tolist()}},
+              "config": dict(config), "training": training or {}, "metrics": metrics or {}}
+    params.update(extra or {})
+    return params
+
+
+def convert_cleandiffuser(state_dict, index_map, keep_mlp=False):
+    """{torch name: array} -> {our name: float32 array} for ``...mlp.<idx>.<weight|bias>``
+    (keep_mlp: our cell also has an ``mlp`` attribute there, as the inverse dynamics)."""
+    sd = state_dict.get("state_dict", state_dict) if isinstance(state_dict, dict) else state_dict
+    out = {}
+    for key, value in sd.items():
+        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        parts = key.split(".")
+        if "mlp" not in parts:
+            out[key] = arr.astype(np.float32)
+            continue
+        k = parts.index("mlp")
+        idx, leaf = parts[k + 1], parts[k + 2]
+        if idx not in index_map:
+            raise ConfigError(f"CleanDiffuser state_dict key '{key}': unexpected layer index "
+                              f"{idx} (expected one of {sorted(index_map)})")
+        target = index_map[idx]
+        if target.startswith("norms."):
+            leaf = {"weight": "gamma", "bias": "beta"}[leaf]
+        out[".".join(parts[:k + 1 if keep_mlp else k] + [target, leaf])] = arr.astype(np.float32)
+    return out
+
+
+def load_converted(cell, values, what):
+    """Assign converted CleanDiffuser weights (``what`` names the source in errors)."""
+    from mindspore_rl_ext.core.checkpoint import assign_params
+
+    assign_params(cell, values, what)
+    cell.set_train(False)

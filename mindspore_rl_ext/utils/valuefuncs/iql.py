@@ -259,8 +259,8 @@ class Iql(nn.Cell):
         """Write this model to ``path`` or to ``<zoo>/iql/<name>`` (zoo: zoo_dir, else
         $MSRL_EXT_ZOO, else ~/.mindspore_rl_ext/zoo). normalizer: {"mean", "std"} of the
         observations it was trained on (None: identity). Returns the folder."""
-        folder = _target_folder("iql", name, zoo_dir, path)
-        params = _params_dict("iql", type(self).__name__, name, self.config, normalizer,
+        folder = common.target_folder("iql", name, zoo_dir, path)
+        params = common.params_dict("iql", type(self).__name__, name, self.config, normalizer,
                               self.obs_dim, training, metrics, extra)
         return model_zoo.write_model(folder, list(self.parameters_and_names()), params)
 
@@ -280,7 +280,7 @@ class Iql(nn.Cell):
 
         state_dict: {torch name: array-like} (e.g. ``{k: v.numpy() for k, v in
         torch.load(f, weights_only=False)["state_dict"].items()}``)."""
-        _load_converted(self, _convert_cleandiffuser(state_dict, _CD_MLP_IQL), "CleanDiffuser Iql")
+        common.load_converted(self, common.convert_cleandiffuser(state_dict, _CD_MLP_IQL), "CleanDiffuser Iql")
         return self
 
 
@@ -317,63 +317,8 @@ class _IqlTrainer(CompiledTraining):
         return loss_q, loss_v, pred_v, targ_q
 
 
-# ---------------------------------------------------------------------- helpers
-def _target_folder(kind, name, zoo_dir, path):
-    if path is not None:
-        return path
-    if name is None:
-        raise ConfigError("save_pretrained: give a model name (e.g. a dataset id) or a path")
-    return model_zoo.model_dir(kind, name, model_zoo.user_zoo_dir(zoo_dir))
-
-
-def _params_dict(kind, cls_name, name, config, normalizer, obs_dim, training, metrics, extra):
-    if normalizer is None:
-        normalizer = {"mean": [0.0] * obs_dim, "std": [1.0] * obs_dim}
-    mean = np.asarray(normalizer["mean"], np.float32).reshape(-1)
-    std = np.asarray(normalizer["std"], np.float32).reshape(-1)
-    if mean.shape != (obs_dim,) or std.shape != (obs_dim,) or not (std > 0).all():
-        raise ConfigError(f"save_pretrained: normalizer mean/std must be {obs_dim} numbers "
-                          f"(std > 0), got shapes {mean.shape} / {std.shape}")
-    params = {"kind": kind, "model_class": cls_name,
-              "name": model_zoo.canonical_name(name) if name else None,
-              "normalizers": {"state": {"mean": mean.tolist(), "std": std.tolist()}},
-              "config": dict(config), "training": training or {}, "metrics": metrics or {}}
-    params.update(extra or {})
-    return params
-
-
 # CleanDiffuser nn.Sequential index -> our MLP parameter (per layer type)
 _CD_MLP_IQL = {"0": "layers.0", "1": "norms.0", "3": "layers.1", "4": "norms.1", "6": "layers.2"}
-
-
-def _convert_cleandiffuser(state_dict, index_map, keep_mlp=False):
-    """{torch name: array} -> {our name: float32 array} for ``...mlp.<idx>.<weight|bias>``
-    (keep_mlp: our cell also has an ``mlp`` attribute there, as the inverse dynamics)."""
-    sd = state_dict.get("state_dict", state_dict) if isinstance(state_dict, dict) else state_dict
-    out = {}
-    for key, value in sd.items():
-        arr = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-        parts = key.split(".")
-        if "mlp" not in parts:
-            out[key] = arr.astype(np.float32)
-            continue
-        k = parts.index("mlp")
-        idx, leaf = parts[k + 1], parts[k + 2]
-        if idx not in index_map:
-            raise ConfigError(f"CleanDiffuser state_dict key '{key}': unexpected layer index "
-                              f"{idx} (expected one of {sorted(index_map)})")
-        target = index_map[idx]
-        if target.startswith("norms."):
-            leaf = {"weight": "gamma", "bias": "beta"}[leaf]
-        out[".".join(parts[:k + 1 if keep_mlp else k] + [target, leaf])] = arr.astype(np.float32)
-    return out
-
-
-def _load_converted(cell, values, what):
-    from mindspore_rl_ext.core.checkpoint import assign_params
-
-    assign_params(cell, values, what)
-    cell.set_train(False)
 
 
 __all__ = ["Iql", "Qfuncs", "Vfuncs", "expectile_loss"]
