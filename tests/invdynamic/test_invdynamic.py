@@ -174,17 +174,6 @@ def test_missing_model_lists_zoo_and_command(tmp_path):
     assert "pretrain_zoo" in msg and "--models invdyn" in msg
 
 
-def test_default_model_ships_with_the_package(tmp_path, monkeypatch):
-    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
-    shipped = model_zoo.list_models("invdyn")["invdyn"]
-    assert model_zoo.default_dataset_id() in shipped, (
-        f"the default inverse dynamics model '{model_zoo.default_dataset_id()}' is not shipped "
-        f"in mindspore_rl_ext/zoo (found: {shipped}); the package must ship it")
-    model, params = FancyMlpInvDynamic.from_pretrained("default")
-    assert params["metrics"]["val_mse"] < 0.2
-    o = model_zoo.normalize_obs(np.zeros((2, 4, model.obs_dim)), params)
-    assert model.predict(o, o).shape == (2, 4, model.act_dim)
-
 
 def test_cleandiffuser_state_dict_conversion():
     src = FancyMlpInvDynamic(OBS, ACT, hidden_dim=H)

@@ -262,18 +262,6 @@ def test_missing_model_lists_zoo_and_command(tmp_path):
         Iql.from_pretrained("../etc", zoo_dir=tmp_path)
 
 
-def test_default_model_ships_with_the_package(tmp_path, monkeypatch):
-    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
-    shipped = model_zoo.list_models("iql")["iql"]
-    assert model_zoo.default_dataset_id() in shipped, (
-        f"the default IQL model '{model_zoo.default_dataset_id()}' is not shipped in "
-        f"mindspore_rl_ext/zoo (found: {shipped}); the package must ship it")
-    iql, params = Iql.from_pretrained("default")
-    assert params["config"]["hidden_dim"] == 512 and params["metrics"]
-    obs = model_zoo.normalize_obs(np.zeros((4, iql.obs_dim)), params)
-    q = iql.forward_q(obs, np.zeros((4, iql.act_dim), np.float32))
-    assert q.shape == (4, 1) and np.isfinite(q).all()
-
 
 def test_cleandiffuser_state_dict_conversion():
     src = _small()
