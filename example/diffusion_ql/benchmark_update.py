@@ -40,9 +40,9 @@ def main(argv=None):
     import numpy as np
     from mindspore import Tensor
 
-    from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (DiffusionNetworks,
-                                                                       DiffusionQLTrainLoop,
-                                                                       DiffusionQLUpdate)
+    from mindspore_rl_ext.algorithms.diffusion_ql.networks import DiffusionNetworks
+    from mindspore_rl_ext.algorithms.diffusion_ql.update import (DiffusionQLTrainLoop,
+                                                                 DiffusionQLUpdate)
 
     n = 100_000
     rng = np.random.default_rng(0)

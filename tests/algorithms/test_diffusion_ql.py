@@ -9,9 +9,10 @@ import pytest
 from mindspore import Tensor, nn
 
 from mindspore_rl_ext.algorithms.diffusion_ql.config import load_config, results_folder_name
-from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (
-    DiffusionNetworks, DiffusionQLTrainLoop, DiffusionQLUpdate, DQLLearningRate, lr_at,
-    max_q_backup_value)
+from mindspore_rl_ext.algorithms.diffusion_ql.networks import DiffusionNetworks
+from mindspore_rl_ext.algorithms.diffusion_ql.update import (DiffusionQLTrainLoop,
+                                                             DiffusionQLUpdate, DQLLearningRate,
+                                                             lr_at, max_q_backup_value)
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.algorithms.diffusion_ql.selection import (EarlyStopped,
                                                                 ModelSelectionCallback,

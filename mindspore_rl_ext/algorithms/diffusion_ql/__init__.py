@@ -8,9 +8,12 @@ Diffusion Policies for Offline Reinforcement Learning; upstream sail-sg/edp).
 """
 from mindspore_rl_ext.algorithms.diffusion_ql.config import (ALGOS, DEFAULT_CONFIG, load_config,
                                                              total_episodes)
-from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (
-    DiffusionActionSelector, DiffusionNetworks, DiffusionQLActor, DiffusionQLLearner,
-    DiffusionQLPolicyAndNetwork, DiffusionQLTrainLoop, DiffusionQLUpdate, DoubleCritic)
+from mindspore_rl_ext.algorithms.diffusion_ql.acting import DiffusionActionSelector
+from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (DiffusionQLActor,
+                                                                   DiffusionQLLearner,
+                                                                   DiffusionQLPolicyAndNetwork)
+from mindspore_rl_ext.algorithms.diffusion_ql.networks import DiffusionNetworks, DoubleCritic
+from mindspore_rl_ext.algorithms.diffusion_ql.update import DiffusionQLTrainLoop, DiffusionQLUpdate
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import (HYPERPARAMETERS,
                                                                   TOY_HYPERPARAMETERS,
                                                                   lookup_hyperparameters)

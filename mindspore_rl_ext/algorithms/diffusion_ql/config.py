@@ -22,10 +22,10 @@ import copy
 import os
 
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
+from mindspore_rl_ext.algorithms.diffusion_ql.update import ALGOS
 from mindspore_rl_ext.core.config import apply_yaml, merge_strict, require
 from mindspore_rl_ext.data.transforms import reward_transform_name
 
-ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
 
 DEFAULT_CONFIG = {
     "algo": "ql",

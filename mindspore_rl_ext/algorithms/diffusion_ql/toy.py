@@ -20,8 +20,10 @@ import time
 
 import numpy as np
 
-from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (
-    ActorSampler, DiffusionActionSelector, DiffusionQLLearner, DiffusionQLPolicyAndNetwork, QValue)
+from mindspore_rl_ext.algorithms.diffusion_ql.acting import (ActorSampler,
+                                                             DiffusionActionSelector, QValue)
+from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (DiffusionQLLearner,
+                                                                   DiffusionQLPolicyAndNetwork)
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import TOY_HYPERPARAMETERS
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
