@@ -183,3 +183,13 @@ def test_default_dataset_policy_is_kept_for_the_zoo_models():
     old = load_behaviour_policy("hopper", "medium", DEFAULT_POLICY_DIR)
     assert old.metadata["train_steps"] == 60_000 and old.metadata["seed"] == 0
     assert old.metadata["gait"]["mean_forward_velocity"] < 0.5  # it balances in place
+
+
+def test_shipped_hopper_medium_replay_loads_whole():
+    """The medium-replay rows of the run behind hopper_medium.npz (the next default's source)."""
+    from mindspore_rl_ext.data import load_dataset
+    from mindspore_rl_ext.data.behaviour import POLICY_DIR
+
+    ds = load_dataset(str(POLICY_DIR.parent / "replays" / "hopper_medium_replay.npz"))
+    assert len(ds) == 115_000 and len(ds.episode_ends) == 1043 and ds.env_id == "Hopper-v5"
+    assert ds.metadata["train_env_steps"] == 115_000
