@@ -62,22 +62,6 @@ def run_episodes(env_id, policy, num_episodes, seed, vectorized=True):
     return returns
 
 
-def check_dataset_fits_env(replay_buffer, env_id, observation_space, action_space):
-    """ConfigError naming both sides when the dataset's observation or action dimension
-    differs from the environment's (checked before any training step)."""
-    source = getattr(getattr(replay_buffer, "dataset", None), "source", "the dataset")
-    pairs = (("observation", replay_buffer.state_dim, observation_space),
-             ("action", replay_buffer.action_dim, action_space))
-    for what, data_dim, space in pairs:
-        env_dim = int(np.prod(space.shape)) if space.shape else None
-        if env_dim != int(data_dim):
-            raise ConfigError(
-                f"dataset '{source}' has {what} dimension {data_dim}, but environment "
-                f"'{env_id}' has {what} space {space} (dimension {env_dim}); use the dataset's "
-                f"own environment (eval_env_params.name / env_id) or a dataset recorded on "
-                f"'{env_id}'")
-
-
 class GymEnvironment:
     """An environment entry of the config: ``params = {name, seed}``; ``name`` None means
     the dataset's own environment id."""
@@ -90,10 +74,11 @@ class GymEnvironment:
         self.seed = int(params.get("seed", 0))
         env = make_env(self.name)
         self.observation_space, self.action_space = env.observation_space, env.action_space
-        env.close()
-        if replay_buffer is not None:
-            check_dataset_fits_env(replay_buffer, self.name, self.observation_space,
-                                   self.action_space)
+        try:
+            if replay_buffer is not None:  # before any training step, for every algorithm
+                replay_buffer.dataset.check_env_dims(env)
+        finally:
+            env.close()
 
     def run_episodes(self, policy, num_episodes, vectorized=True):
         return run_episodes(self.name, policy, num_episodes, self.seed, vectorized)

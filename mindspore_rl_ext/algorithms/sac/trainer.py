@@ -189,7 +189,8 @@ def export_snapshot(env_name, snapshot, level, policy_dir, train_steps, seed, ne
     (``selection``: why this snapshot). Returns (path, metadata)."""
     from mindspore_rl_ext.algorithms.sac.sac import NumpySACPolicy
 
-    with np.load(snapshot) as f:
+    with read_errors_as(CheckpointError, f"policy snapshot '{snapshot}' is truncated or "
+                                         f"corrupt"), np.load(snapshot) as f:
         weights = {k: f[k] for k in f.files}
     policy = NumpySACPolicy(weights, net_params["log_std_min"], net_params["log_std_max"])
     env = make_env(sac_config.ENV_PRESETS[env_name]["env_id"])
