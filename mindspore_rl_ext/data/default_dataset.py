@@ -1,14 +1,18 @@
 """The embedded default dataset, and :func:`load_dataset`, the one entry point for specs.
 
-The default dataset is ``msrl_ext/hopper/medium-v0`` (1M steps, seed 0), generated on
-first use into the cache root (``$MSRL_EXT_DATA_ROOT``, default
-``~/.cache/mindspore_rl_ext/datasets``) and read from there afterwards. Another step
-count gets its own id, ``.../medium-s<steps>-v0``.
+The default dataset is ``msrl_ext/hopper/medium-replay-v0``: the replay buffer of the SAC
+run behind ``behaviour_policies/hopper_medium.npz``, from its first step until it reached
+the medium level (115,000 transitions in 1,043 episodes, average D4RL-normalised return
+9.7; D4RL's medium-replay is cut the same way). The rows ship with the package
+(``replays/hopper_medium_replay.npz``) and are imported on first use into the cache root
+(``$MSRL_EXT_DATA_ROOT``, default ``~/.cache/mindspore_rl_ext/datasets``; a few seconds),
+then read from there.
 
-It is generated from ``behaviour_policies/default_v0/hopper_medium.npz``, the first Hopper
-policy, which balances in place instead of hopping: the shipped zoo models ("default")
-were trained on this data, so it stays the default until they are retrained for a
-dataset from the hopping ``behaviour_policies/hopper_medium.npz``.
+Why this data: it holds every quality from falling at once to hopping, so actions differ
+in value and the critics see what bad actions lead to. IQL beats behaviour cloning and the
+data average on it within the README's 20k-step run (see README.md, "Learning check").
+The first default (``medium-v0`` of a Hopper policy that balanced in place) could not
+show that.
 """
 import logging
 import os
@@ -18,39 +22,40 @@ from mindspore_rl_ext.core.errors import DatasetError
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 from mindspore_rl_ext.data.minari_io import load_minari
 
-DEFAULT_ENV, DEFAULT_LEVEL, DEFAULT_STEPS, DEFAULT_SEED = "hopper", "medium", 1_000_000, 0
-# the policy behind the default dataset and the zoo's "default" models (see above)
-DEFAULT_POLICY_DIR = pathlib.Path(__file__).with_name("behaviour_policies") / "default_v0"
+DEFAULT_ENV, DEFAULT_LEVEL = "hopper", "medium-replay"
+DEFAULT_DATASET_ID = "msrl_ext/hopper/medium-replay-v0"
+DEFAULT_SOURCE = pathlib.Path(__file__).with_name("replays") / "hopper_medium_replay.npz"
 D4RL_SUFFIXES = (".hdf5", ".h5", ".npz")
 logger = logging.getLogger(__name__)
 
 
-def cache_root():
+def cache_root() -> pathlib.Path:
     """$MSRL_EXT_DATA_ROOT, else ~/.cache/mindspore_rl_ext/datasets."""
     return pathlib.Path(os.environ.get("MSRL_EXT_DATA_ROOT")
                         or pathlib.Path.home() / ".cache" / "mindspore_rl_ext" / "datasets")
 
 
-def default_dataset(steps=DEFAULT_STEPS, dataset_root=None):
-    """The default dataset as a TransitionDataset, generated into the cache on first use."""
+def default_dataset(dataset_root=None):
+    """The default dataset as a TransitionDataset, imported into the cache on first use."""
     # imported here: the package __init__ must not import the CLI module `generate`
     # (python -m mindspore_rl_ext.data.generate would then warn about a double import)
     from mindspore_rl_ext.data import generate
 
     root = pathlib.Path(dataset_root) if dataset_root is not None else cache_root()
-    level = DEFAULT_LEVEL
-    name = level if steps == DEFAULT_STEPS else f"{level}-s{steps}"
-    dataset_id = generate.dataset_id_for(DEFAULT_ENV, name)
-    if not (root / dataset_id / "data").is_dir():
-        logger.info("generating %s (%d steps) into %s", dataset_id, steps, root)
+    if not (root / DEFAULT_DATASET_ID / "data").is_dir():
+        if not DEFAULT_SOURCE.is_file():
+            raise DatasetError(f"the default dataset's rows '{DEFAULT_SOURCE}' are missing "
+                               "from the installed package; reinstall mindspore_rl_ext")
+        logger.info("importing %s from %s into %s", DEFAULT_DATASET_ID, DEFAULT_SOURCE.name, root)
         root.mkdir(parents=True, exist_ok=True)
         try:
-            generate.generate_dataset(DEFAULT_ENV, level, steps, DEFAULT_SEED, dataset_root=root,
-                                      dataset_id=dataset_id, policy_dir=DEFAULT_POLICY_DIR)
+            generate.generate_dataset(DEFAULT_ENV, DEFAULT_LEVEL, dataset_root=root,
+                                      dataset_id=DEFAULT_DATASET_ID,
+                                      from_transitions=os.fspath(DEFAULT_SOURCE))
         except DatasetError:
-            if not (root / dataset_id / "data").is_dir():  # else another process made it
+            if not (root / DEFAULT_DATASET_ID / "data").is_dir():  # else another process made it
                 raise
-    return load_minari(dataset_id, root)
+    return load_minari(DEFAULT_DATASET_ID, root)
 
 
 def _only_in_cache(dataset_id):

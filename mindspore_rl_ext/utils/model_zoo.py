@@ -1,7 +1,7 @@
 """The local model zoo of pretrained IQL value functions and inverse dynamics models.
 
 Layout (one folder per model; ``<name>`` is a dataset id such as
-``msrl_ext/hopper/medium-v0`` and may contain slashes)::
+``msrl_ext/hopper/medium-replay-v0`` and may contain slashes)::
 
     <zoo>/iql/<name>/params.json       config, observation normaliser, training record
     <zoo>/iql/<name>/model.ckpt        weights (MindSpore checkpoint, CRC-checked)
@@ -31,12 +31,12 @@ import numpy as np
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
 from mindspore_rl_ext.core.files import file_sha256, read_errors_as
+from mindspore_rl_ext.data.default_dataset import DEFAULT_DATASET_ID
 
 ZOO_ENV_VAR = "MSRL_EXT_ZOO"
 DEFAULT_USER_ZOO = pathlib.Path("~") / ".mindspore_rl_ext" / "zoo"
 SHIPPED_ZOO = pathlib.Path(__file__).resolve().parent.parent / "zoo"
 KINDS = ("iql", "invdyn")
-DEFAULT_DATASET_ID = "msrl_ext/hopper/medium-v0"
 PARAMS_FILE = "params.json"
 WEIGHTS_FILE = "model.ckpt"
 FORMAT_VERSION = 1
@@ -71,7 +71,7 @@ def _check_kind(kind):
 
 
 def default_dataset_id():
-    """The id of the dataset ``load_dataset("default")`` loads (msrl_ext/hopper/medium-v0),
+    """The id of the dataset ``load_dataset("default")`` loads (msrl_ext/hopper/medium-replay-v0),
     so "default" data and "default" models always match."""
     return DEFAULT_DATASET_ID
 
