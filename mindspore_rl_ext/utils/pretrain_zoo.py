@@ -65,6 +65,10 @@ def parse_args(argv=None):
     p.add_argument("--max-val-samples", type=int, default=50_000,
                    help="validation transitions used for early stopping (all: 0)")
     p.add_argument("--log-every", type=int, default=1000)
+    p.add_argument("--metrics-every", type=int, default=0,
+                   help="IQL: V-vs-MC metrics on the held-out episodes every N updates, "
+                   "logged and kept as a curve in params.json, to see when V's correlation "
+                   "stops rising (0: only at the end)")
     p.add_argument("--save-every", type=int, default=5000)
     p.add_argument("--device", default="CPU", choices=("CPU", "GPU", "Ascend", "Auto"))
     args = p.parse_args(argv)
@@ -72,6 +76,9 @@ def parse_args(argv=None):
         p.error("--name needs exactly one dataset")
     if not 0.0 <= args.holdout_episodes < 1.0:
         p.error("--holdout-episodes must be in [0, 1)")
+    if args.metrics_every < 0 or args.metrics_every % args.log_every:
+        p.error(f"--metrics-every must be 0 or a multiple of --log-every ({args.log_every}), "
+                f"got {args.metrics_every}")
     return args
 
 
@@ -228,11 +235,25 @@ def pretrain_dataset(spec, args, log=None):
             model = Iql(dataset.obs_dim, dataset.act_dim, tau=tau, hidden_dim=args.hidden_dim)
             log(f"[{name}] iql: {args.iql_steps} steps, batch {args.iql_batch_size}, tau {tau}, "
                 f"checkpoints in {work}")
+            def held_out_metrics():
+                return iql_metrics(model, held["obs"], held["act"], held["rew"], held["done"],
+                                   held_ends, model.discount)
+
+            curve = []
+
+            def record_curve(step, stats):
+                if args.metrics_every and len(held_ends) and step % args.metrics_every == 0:
+                    v_vs_mc = held_out_metrics()["v_vs_mc"]
+                    curve.append({"step": step, **v_vs_mc})
+                    log(f"[{name}] iql: step {step}: V vs MC on held-out episodes "
+                        f"{_short({'v_vs_mc': v_vs_mc})['v_vs_mc']}")
+
             hist = model.fit(train_arrays, steps=args.iql_steps, batch_size=args.iql_batch_size,
                              seed=args.seed, log_every=args.log_every, ckpt_dir=str(work),
-                             save_every=args.save_every, log=log)
-            metrics = (iql_metrics(model, held["obs"], held["act"], held["rew"], held["done"],
-                                   held_ends, model.discount) if len(held_ends) else {})
+                             save_every=args.save_every, log=log, callback=record_curve)
+            metrics = held_out_metrics() if len(held_ends) else {}
+            if curve:
+                metrics["v_vs_mc_curve"] = curve
             last = hist["history"][-1] if hist["history"] else {}
             metrics["final_train"] = {k: last.get(k) for k in ("loss_q", "loss_v", "pred_v")}
             training = {**data_info, "steps": hist["steps"], "batch_size": args.iql_batch_size,
@@ -282,6 +303,8 @@ def _short(metrics):
             out[k] = {kk: (round(vv, 4) if isinstance(vv, float) else vv) for kk, vv in v.items()
                       if kk in ("pearson_r", "spearman_r", "r2", "rmse", "bias", "loss_q",
                                 "loss_v")}
+        elif isinstance(v, list):
+            out[k] = f"{len(v)} points"
         else:
             out[k] = round(v, 5) if isinstance(v, float) else v
     return out
