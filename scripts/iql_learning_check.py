@@ -1,10 +1,12 @@
 """IQL vs behaviour cloning vs the dataset itself, on one dataset and budget; prints JSON.
 
-    python scripts/iql_learning_check.py --episode 20 [--env_yaml F] [--work DIR]
+    python scripts/iql_learning_check.py --episode 20 [--seeds 42 43 44] [--env_yaml F]
+        [--work DIR]
 
 Trains IQL (the paper's config) and BC (``example/iql/bc.yaml``: temperature 0) with the
-same budget through ``example/iql/train.py``, each in a fresh checkpoint folder, then
-reads the last evaluation of each log and the dataset's average normalised return.
+same budget through ``example/iql/train.py``, each in a fresh checkpoint folder, for each
+seed (default: the config's), then reads the evaluations of each log and the dataset's
+average normalised return; ``summary`` holds the final scores' mean and std over seeds.
 """
 import argparse
 import json
@@ -13,19 +15,22 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+import yaml
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "example", "iql", "train.py")
 BC_YAML = os.path.join(ROOT, "example", "iql", "bc.yaml")
 EVAL_LINE = re.compile(r"Evaluate for episode (\d+) total rewards is (\S+), normalized score is (\S+)")
 
 
-def train(name, args, algo_yaml=None):
-    folder = os.path.join(args.work, name)
+def train(name, args, env_yaml, work, algo_yaml=None):
+    folder = os.path.join(work, name)
     cmd = [sys.executable, TRAIN, "--episode", str(args.episode), "--device_target", "CPU",
            "--ckpt_path", os.path.join(folder, "ckpt"), "--log_file", os.path.join(folder, "train_log.txt"),
            "--no-resume"]
-    if args.env_yaml:
-        cmd += ["--env_yaml", args.env_yaml]
+    if env_yaml:
+        cmd += ["--env_yaml", env_yaml]
     if algo_yaml:
         cmd += ["--algo_yaml", algo_yaml]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -46,14 +51,39 @@ def dataset_average(args):
             "average_normalized_score": float(ds.normalized_score(returns.mean()))}
 
 
+def seed_yaml(args, seed, work):
+    """The --env_yaml overrides with ``seed`` set, written into the seed's work folder."""
+    overrides = {}
+    if args.env_yaml:
+        with open(args.env_yaml, encoding="utf-8") as f:
+            overrides = yaml.safe_load(f) or {}
+    overrides["seed"] = seed
+    os.makedirs(work, exist_ok=True)
+    path = os.path.join(work, "env.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(overrides, f)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episode", type=int, default=20)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="one IQL and one BC run per seed (default: the config's seed)")
     parser.add_argument("--env_yaml", default=None)
     parser.add_argument("--work", default="learning_check")
     args = parser.parse_args()
-    result = {"episodes": args.episode, "dataset": dataset_average(args),
-              "iql": train("iql", args), "bc": train("bc", args, BC_YAML)}
+    result = {"episodes": args.episode, "dataset": dataset_average(args), "runs": {}}
+    for seed in args.seeds or [None]:
+        work = args.work if seed is None else os.path.join(args.work, f"seed{seed}")
+        env_yaml = args.env_yaml if seed is None else seed_yaml(args, seed, work)
+        result["runs"][str(seed if seed is not None else "config")] = {
+            "iql": train("iql", args, env_yaml, work), "bc": train("bc", args, env_yaml, work, BC_YAML)}
+    result["summary"] = {
+        algo: {"final_score_mean": float(np.mean(finals)), "final_score_std": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0,
+               "seeds": len(finals)}
+        for algo in ("iql", "bc")
+        for finals in [[run[algo]["final_score"] for run in result["runs"].values()]]}
     print(json.dumps(result, indent=1))
 
 
