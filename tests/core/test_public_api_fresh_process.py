@@ -36,7 +36,7 @@ def test_pretrained_iql_snippet(tmp_path):
         import mindspore as ms
         from mindspore_rl_ext.utils.valuefuncs import Iql
 
-        iql, params = Iql.from_pretrained("msrl_ext/hopper/medium-v0")
+        iql, params = Iql.from_pretrained("default")
         obs = ms.Tensor(np.zeros((4, 11), np.float32))
         act = ms.Tensor(np.zeros((4, 3), np.float32))
         q, v = iql.forward_q(obs, act), iql.forward_v(obs)
@@ -55,7 +55,7 @@ def test_inverse_dynamics_snippet(tmp_path):
         import mindspore as ms
         from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic, MlpInvDynamic
 
-        inv, _ = FancyMlpInvDynamic.from_pretrained("msrl_ext/hopper/medium-v0")
+        inv, _ = FancyMlpInvDynamic.from_pretrained("default")
         obs = ms.Tensor(np.zeros((4, 11), np.float32))
         act = inv.predict(obs, obs)
         plain = MlpInvDynamic(obs_dim=11, act_dim=3, hidden_dim=32)

@@ -1,7 +1,6 @@
 """Generate tiny datasets, read them back through minari, our loader and a D4RL file."""
 import dataclasses
 import json
-import logging
 import os
 
 import gymnasium as gym
@@ -11,9 +10,9 @@ import numpy as np
 import pytest
 
 from mindspore_rl_ext.core.errors import DatasetError
-from mindspore_rl_ext.data import behaviour
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5, save_d4rl_hdf5
-from mindspore_rl_ext.data.default_dataset import cache_root, default_dataset, load_dataset
+from mindspore_rl_ext.data.default_dataset import (DEFAULT_DATASET_ID, cache_root, default_dataset,
+                                                   load_dataset)
 from mindspore_rl_ext.data.generate import generate_dataset, main
 from mindspore_rl_ext.data import minari_io
 from mindspore_rl_ext.data.minari_io import datasets_root, load_minari, write_minari
@@ -140,20 +139,20 @@ def test_cli_writes_a_dataset(tmp_path, capsys):
     assert "no behaviour policy 'walker2d_expert'" in capsys.readouterr().err
 
 
-def test_default_dataset_is_generated_once_then_reused(tmp_path, monkeypatch, caplog):
+def test_default_dataset_is_imported_once_then_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("MSRL_EXT_DATA_ROOT", str(tmp_path))
-    shipped = behaviour.policy_path("hopper", "medium").is_file()
-    with caplog.at_level(logging.WARNING):
-        ds = default_dataset(steps=80)
-    level = "medium" if shipped else "random"
-    assert ds.source == f"msrl_ext/hopper/{level}-s80-v0" and len(ds) == 80
-    assert shipped or "falls back to level 'random'" in caplog.text
+    ds = default_dataset()
+    assert ds.source == DEFAULT_DATASET_ID == "msrl_ext/hopper/medium-replay-v0"
+    assert len(ds) == 115_000 and len(ds.episode_ends) == 1043 and ds.env_id == "Hopper-v5"
+    # every quality at once: many falls, some long hopping episodes
+    assert ds.terminals.sum() > 900 and ds.episode_returns().max() > 1500
+    assert ds.metadata["msrl_ext"]["source_file"] == "hopper_medium_replay.npz"
 
     def no_generation(*args, **kwargs):
-        raise AssertionError("generated again")
+        raise AssertionError("imported again")
 
     monkeypatch.setattr("mindspore_rl_ext.data.generate.generate_dataset", no_generation)
-    assert_same(default_dataset(steps=80), ds)
+    assert_same(load_dataset("default"), ds)
     assert cache_root() == tmp_path
 
 
