@@ -175,18 +175,8 @@ def test_shipped_policy_gait_is_recorded_and_reproduces(name):
         assert policy.metadata["average_return"] >= EXPERT_MIN_RETURN[env]
 
 
-def test_default_dataset_policy_is_kept_for_the_zoo_models():
-    """The default dataset (and the zoo's default models) come from the first Hopper
-    policy, kept apart from the hopping medium policy until the zoo is retrained."""
-    from mindspore_rl_ext.data.default_dataset import DEFAULT_POLICY_DIR
-
-    old = load_behaviour_policy("hopper", "medium", DEFAULT_POLICY_DIR)
-    assert old.metadata["train_steps"] == 60_000 and old.metadata["seed"] == 0
-    assert old.metadata["gait"]["mean_forward_velocity"] < 0.5  # it balances in place
-
-
 def test_shipped_hopper_medium_replay_loads_whole():
-    """The medium-replay rows of the run behind hopper_medium.npz (the next default's source)."""
+    """The medium-replay rows of the run behind hopper_medium.npz (the default dataset's source)."""
     from mindspore_rl_ext.data import load_dataset
     from mindspore_rl_ext.data.behaviour import POLICY_DIR
 
