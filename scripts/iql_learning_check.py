@@ -79,11 +79,12 @@ def main():
         env_yaml = args.env_yaml if seed is None else seed_yaml(args, seed, work)
         result["runs"][str(seed if seed is not None else "config")] = {
             "iql": train("iql", args, env_yaml, work), "bc": train("bc", args, env_yaml, work, BC_YAML)}
-    result["summary"] = {
-        algo: {"final_score_mean": float(np.mean(finals)), "final_score_std": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0,
-               "seeds": len(finals)}
-        for algo in ("iql", "bc")
-        for finals in [[run[algo]["final_score"] for run in result["runs"].values()]]}
+    result["summary"] = {}
+    for algo in ("iql", "bc"):
+        finals = [run[algo]["final_score"] for run in result["runs"].values()]
+        result["summary"][algo] = {
+            "final_score_mean": float(np.mean(finals)), "seeds": len(finals),
+            "final_score_std": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0}
     print(json.dumps(result, indent=1))
 
 
