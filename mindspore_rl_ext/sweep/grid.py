@@ -3,8 +3,9 @@
 ::
 
     algorithms: [iql, bc]                 # names of sweep.algorithms.ALGORITHMS
-    datasets:                             # Minari ids, .hdf5/.npz paths (relative to this
-      - msrl_ext/hopper/medium-v0         #   file's folder), 'default', or mappings:
+    datasets:                             # Minari ids (folder: hopper-medium-v0), .hdf5/.npz
+      - msrl_ext/hopper/medium-v0         #   paths (relative to this file's folder; folder:
+                                          #   the file name), 'default', or mappings:
       - {dataset: data/x.hdf5, env_id: Hopper-v5, name: x}
     seeds: [0, 1, 2]                      # or a count: 3 -> 0, 1, 2
     steps: 100000                         # budget: gradient steps (or episodes: N)
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import yaml
 
 from mindspore_rl_ext.core.config import load_yaml
+from mindspore_rl_ext.core.device import DEVICE_TARGETS
 from mindspore_rl_ext.core.errors import ConfigError, MsRlExtError
 from mindspore_rl_ext.sweep.algorithms import ALGORITHMS, Algorithm
 
@@ -141,8 +143,9 @@ def _dataset(path, index, entry):
             _fail(path, where, f"dataset file '{spec}' does not exist")
         params["dataset"] = spec
         label = os.path.splitext(os.path.basename(spec))[0]
-    else:
-        label = spec.replace("/", "-")
+    else:  # a Minari id: namespace/env/name-vN -> env-name-vN
+        parts = spec.split("/")
+        label = "-".join(parts[1:] if len(parts) > 2 else parts)
     label = entry.get("name") or label
     if not isinstance(label, str) or not label or "/" in label or label.startswith("."):
         _fail(path, where, f"name must be a folder name, got {label!r}")
@@ -210,6 +213,8 @@ def load_sweep(path: str, check_datasets: bool = True) -> tuple["Sweep", dict]:
     for key in ("num_cpus", "max_retries"):
         if not _int(s[key]) or s[key] < (1 if key == "num_cpus" else 0):
             _fail(path, key, f"expected an int >= {1 if key == 'num_cpus' else 0}, got {s[key]!r}")
+    if s["device"] not in DEVICE_TARGETS:
+        _fail(path, "device", f"expected one of {', '.join(DEVICE_TARGETS)}, got {s['device']!r}")
     if not isinstance(s["overrides"], dict):
         _fail(path, "overrides", f"expected a mapping, got {s['overrides']!r}")
     per_algo = s["algorithm_overrides"]

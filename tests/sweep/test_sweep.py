@@ -19,8 +19,6 @@ from helpers import synthetic_dataset
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.data import save_d4rl_hdf5
 
-pytest.importorskip("ray")
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IQL_NETWORKS = ("policy", "value_net_1", "value_net_2", "value_model")
 STEPS = 20  # gradient steps per episode
@@ -170,14 +168,14 @@ def _alive(pid):
 
 
 def test_killed_worker_then_rerun_resumes_from_checkpoint(data, tmp_path):
-    path = write_sweep(data, "kill.yaml", algorithms=("iql",), seeds=1, episodes=6)
+    path = write_sweep(data, "kill.yaml", algorithms=("iql",), seeds=1, episodes=4)
     out = tmp_path / "out"
     run_dir = out / "iql" / "tiny" / "seed0"
     proc = sweep(path, "--out", out, "--num-cpus", 1, wait=False)
     deadline = time.time() + 300
     while time.time() < deadline:
         steps = ckpt.complete_steps(str(run_dir / "ckpt"), IQL_NETWORKS)
-        if steps and steps[-1] >= 2:
+        if steps:
             break
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
@@ -191,7 +189,7 @@ def test_killed_worker_then_rerun_resumes_from_checkpoint(data, tmp_path):
     while _alive(record["train_pid"]):  # it got SIGTERM: saves a checkpoint, then stops
         time.sleep(0.2)
     saved = ckpt.complete_steps(str(run_dir / "ckpt"), IQL_NETWORKS)[-1]
-    assert 2 <= saved < 6
+    assert 1 <= saved < 4
     result = sweep(path, "--out", out, "--num-cpus", 1)
     assert result.returncode == 0, result.stderr[-3000:]
     log = (run_dir / "iql_train_log.txt").read_text()
@@ -199,7 +197,7 @@ def test_killed_worker_then_rerun_resumes_from_checkpoint(data, tmp_path):
     assert f"Resumed from checkpoint at episode {saved}" in log
     assert read_run(out, "iql/tiny/seed0")["attempts"] == 2
     with open(run_dir / "metrics.csv", newline="") as f:
-        assert [int(r["episode"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
+        assert [int(r["episode"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
 
 
 def _free_port():
@@ -209,7 +207,7 @@ def _free_port():
 
 
 def test_cluster_with_address_records_a_failing_run_and_finishes_the_others(data, tmp_path):
-    """small.hdf5 (20 transitions) loads but cannot fill a batch of 32: its runs fail."""
+    """small.hdf5 (20 transitions) loads but cannot fill a batch of 32: its run fails."""
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     port = _free_port()
     started = subprocess.run(
@@ -219,19 +217,21 @@ def test_cluster_with_address_records_a_failing_run_and_finishes_the_others(data
         env=env(), capture_output=True, text=True, timeout=120)
     try:
         assert started.returncode == 0, started.stderr[-3000:]
-        path = write_sweep(data, "cluster.yaml", datasets=("tiny.hdf5", "small.hdf5"), seeds=[0])
+        path = write_sweep(data, "cluster.yaml", algorithms=("iql",),
+                           datasets=("tiny.hdf5", "small.hdf5"), seeds=[0], episodes=2)
         out = tmp_path / "out"
-        result = sweep(path, "--out", out, "--address", f"127.0.0.1:{port}")
+        result = sweep(path, "--out", out, "--address", f"127.0.0.1:{port}", "--tensorboard")
     finally:
         subprocess.run([ray_cli, "stop"], env=env(), capture_output=True, timeout=120)
     assert result.returncode == 1, result.stderr[-3000:]
-    assert "2 trained, 0 already done, 2 failed of 4 runs" in result.stderr
-    for algo in ("iql", "bc"):
-        assert read_run(out, f"{algo}/tiny/seed0")["state"] == "done"
-        record = read_run(out, f"{algo}/small/seed0")
-        assert record["state"] == "failed"
-        assert "batch_size 32 is larger than the dataset" in record["error"], record
-        assert f"FAILED {algo}/small/seed0: Error:" in result.stderr
+    assert "1 trained, 0 already done, 1 failed of 2 runs" in result.stderr
+    assert read_run(out, "iql/tiny/seed0")["state"] == "done"
+    record = read_run(out, "iql/small/seed0")
+    assert record["state"] == "failed"
+    assert "batch_size 32 is larger than the dataset" in record["error"], record
+    assert "FAILED iql/small/seed0: Error:" in result.stderr
+    events = os.listdir(out / "iql" / "tiny" / "seed0" / "tensorboard")
+    assert len(events) == 1 and events[0].startswith("events.out.tfevents")
 
 
 @pytest.mark.parametrize("change, message", [
