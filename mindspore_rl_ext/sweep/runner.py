@@ -47,8 +47,26 @@ def _error_line(output_path: str, rc: int) -> str:
     return f"exit code {rc}"
 
 
+def _wait_for_previous(run_dir: str, timeout_s: float = 600.0) -> None:
+    """Wait while this host still runs the run's previous training (a retried task after
+    its worker died: the old training saves a checkpoint on SIGTERM, then exits)."""
+    record = read_json(os.path.join(run_dir, RUN_FILE))
+    pid, deadline = record.get("train_pid"), time.time() + timeout_s
+    if not pid or record.get("host") != socket.gethostname():
+        return
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if os.path.abspath(run_dir).encode() not in f.read():
+                    return  # the pid now belongs to another process
+        except OSError:
+            return
+        time.sleep(1.0)
+
+
 def train_run(run_dir: str, argv: list, num_cpus: int) -> dict:
     """Body of a run's Ray task: train via the entry point; ``{"rc", "error", "wall_s"}``."""
+    _wait_for_previous(run_dir)
     start = time.time()
     env = dict(os.environ, MSRL_EXT_CPU_THREADS=str(num_cpus),
                PYTHONPATH=os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p))

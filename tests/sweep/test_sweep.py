@@ -1,7 +1,7 @@
-"""Sweeps on Ray end to end on a tiny dataset: the report against the runs' own logs, a
-rerun that skips, a killed worker resumed from its checkpoint, a failing run recorded
-while the others finish, a real local cluster joined with --address, and bad input
-refused before any run starts."""
+"""Sweeps on Ray end to end on a tiny dataset: a run whose worker is killed is recorded
+while the others finish and resumes from its checkpoint on the rerun; the report against
+the runs' own logs; a rerun that skips; a real local cluster joined with --address with
+a failing run; bad input refused before any run starts."""
 import csv
 import os
 import re
@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from mindspore_rl_ext.data import save_d4rl_hdf5
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IQL_NETWORKS = ("policy", "value_net_1", "value_net_2", "value_model")
 STEPS = 20  # gradient steps per episode
+EPISODES = 6
 EVAL = re.compile(r"^Evaluate for episode (\d+) total rewards is (\S+), normalized score is (\S+)$", re.M)
 
 
@@ -30,7 +32,7 @@ def env():
 
 
 def write_sweep(folder, name, algorithms=("iql", "bc"), datasets=("tiny.hdf5",), seeds=2,
-                episodes=3, extra=""):
+                episodes=EPISODES, extra=""):
     data = "\n".join(f"  - {{dataset: {d}, env_id: Hopper-v5}}" for d in datasets)
     text = (f"algorithms: [{', '.join(algorithms)}]\ndatasets:\n{data}\nseeds: {seeds}\n"
             f"episodes: {episodes}\ndevice: CPU\nmax_retries: 0\n"
@@ -65,14 +67,52 @@ def data(tmp_path_factory):
     return folder
 
 
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def swept(data):
-    """iql and bc x tiny x seeds 0, 1 on a local Ray; 3 episodes of 20 steps each."""
+    """iql and bc x tiny x seeds 0, 1 on a local Ray, 6 episodes of 20 steps; the worker
+    of iql/tiny/seed0 is killed after its first checkpoint; then the same command again."""
     path = write_sweep(data, "grid.yaml")
     out = data / "out"
-    result = sweep(path, "--out", out, "--num-cpus", 2)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return path, str(out), result
+    ckpt_dir = str(out / "iql" / "tiny" / "seed0" / "ckpt")
+    proc = sweep(path, "--out", out, "--num-cpus", 2, wait=False)
+    deadline = time.time() + 600
+    while not ckpt.complete_steps(ckpt_dir, IQL_NETWORKS):
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.kill(read_run(out, "iql/tiny/seed0")["worker_pid"], signal.SIGKILL)
+    _, first = proc.communicate(timeout=600)
+    killed = read_run(out, "iql/tiny/seed0")
+    while _alive(killed["train_pid"]):  # it got SIGTERM: saves a checkpoint, then stops
+        time.sleep(0.2)
+    saved = ckpt.complete_steps(ckpt_dir, IQL_NETWORKS)[-1]
+    second = sweep(path, "--out", out, "--num-cpus", 2)
+    return SimpleNamespace(path=path, out=str(out), first_rc=proc.returncode, first=first,
+                           killed=killed, saved=saved, second=second)
+
+
+def test_killed_worker_is_recorded_others_finish_and_rerun_resumes_it(swept):
+    assert swept.first_rc == 1, swept.first[-3000:]
+    assert "3 trained, 0 already done, 1 failed of 4 runs" in swept.first
+    assert "FAILED iql/tiny/seed0: " in swept.first
+    assert swept.killed["state"] == "failed" and "Worker" in swept.killed["error"], swept.killed
+    assert 1 <= swept.saved < EPISODES
+    assert swept.second.returncode == 0, swept.second.stderr[-3000:]
+    assert "1 trained, 3 already done, 0 failed of 4 runs" in swept.second.stderr
+    run_dir = os.path.join(swept.out, "iql", "tiny", "seed0")
+    with open(os.path.join(run_dir, "iql_train_log.txt")) as f:
+        log = f.read()
+    assert f"Received SIGTERM: checkpoint saved at episode {swept.saved}" in log
+    assert f"Resumed from checkpoint at episode {swept.saved}" in log
+    record = read_run(swept.out, "iql/tiny/seed0")
+    assert record["attempts"] == 2 and record["state"] == "done" and record["error"] is None
 
 
 def log_scores(run_dir, algo):
@@ -82,20 +122,19 @@ def log_scores(run_dir, algo):
 
 
 def test_runs_write_logs_checkpoints_and_metrics(swept):
-    _, out, result = swept
-    assert "4/4 done (0 skipped), 0 running, 0 failed, 0 pending" in result.stderr
-    assert "4 trained, 0 already done, 0 failed of 4 runs" in result.stderr
+    out = swept.out
     for algo in ("iql", "bc"):
         for seed in (0, 1):
             run_dir = os.path.join(out, algo, "tiny", f"seed{seed}")
             assert read_run(out, f"{algo}/tiny/seed{seed}")["state"] == "done"
-            assert ckpt.complete_steps(os.path.join(run_dir, "ckpt"), IQL_NETWORKS)[-1] == 3
+            assert ckpt.complete_steps(os.path.join(run_dir, "ckpt"), IQL_NETWORKS)[-1] == EPISODES
             with open(os.path.join(run_dir, "metrics.csv"), newline="") as f:
                 rows = list(csv.DictReader(f))
-            assert [int(r["episode"]) for r in rows] == [1, 2, 3]
-            assert [int(r["gradient_step"]) for r in rows] == [STEPS, 2 * STEPS, 3 * STEPS]
+            episodes = list(range(1, EPISODES + 1))
+            assert [int(r["episode"]) for r in rows] == episodes
+            assert [int(r["gradient_step"]) for r in rows] == [STEPS * e for e in episodes]
             scores = log_scores(run_dir, algo)
-            assert [e for e, _ in scores] == [1, 2, 3]
+            assert [e for e, _ in scores] == episodes
             np.testing.assert_allclose([float(r["normalized_score"]) for r in rows],
                                        [s for _, s in scores], atol=0.0051)
             assert all(float(r["critic_loss"]) > 0 for r in rows)
@@ -108,7 +147,7 @@ def test_runs_write_logs_checkpoints_and_metrics(swept):
 
 
 def test_report_rows_match_the_runs_logs(swept):
-    _, out, _ = swept
+    out = swept.out
     result = subprocess.run([sys.executable, "-m", "mindspore_rl_ext.sweep.report", out],
                             cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -133,7 +172,7 @@ def test_report_rows_match_the_runs_logs(swept):
 
 
 def test_rerun_skips_every_finished_run(swept):
-    path, out, _ = swept
+    path, out = swept.path, swept.out
     log = os.path.join(out, "iql", "tiny", "seed0", "iql_train_log.txt")
     before = open(log).read()
     result = sweep(path, "--out", out)
@@ -144,12 +183,12 @@ def test_rerun_skips_every_finished_run(swept):
 
 
 def test_changed_grid_in_same_out_says_what_differs(swept, data):
-    _, out, _ = swept
-    changed = write_sweep(data, "changed.yaml", episodes=5)
+    out = swept.out
+    changed = write_sweep(data, "changed.yaml", episodes=EPISODES + 1)
     result = sweep(changed, "--out", out)
     assert result.returncode == 1
     assert "holds runs made with other settings" in result.stderr
-    assert "iql/tiny/seed0: episodes: 3 -> 5" in result.stderr
+    assert f"iql/tiny/seed0: episodes: {EPISODES} -> {EPISODES + 1}" in result.stderr
     from mindspore_rl_ext.sweep.__main__ import check_out
     from mindspore_rl_ext.sweep.grid import load_sweep
 
@@ -157,47 +196,6 @@ def test_changed_grid_in_same_out_says_what_differs(swept, data):
     todo, notes = check_out(out, more)
     assert [r.key for r in todo] == ["iql/tiny/seed2", "bc/tiny/seed2"]
     assert notes == ["seeds added: 2"]
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def test_killed_worker_then_rerun_resumes_from_checkpoint(data, tmp_path):
-    path = write_sweep(data, "kill.yaml", algorithms=("iql",), seeds=1, episodes=4)
-    out = tmp_path / "out"
-    run_dir = out / "iql" / "tiny" / "seed0"
-    proc = sweep(path, "--out", out, "--num-cpus", 1, wait=False)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        steps = ckpt.complete_steps(str(run_dir / "ckpt"), IQL_NETWORKS)
-        if steps:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
-    record = read_run(out, "iql/tiny/seed0")
-    os.kill(record["worker_pid"], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
-    record = read_run(out, "iql/tiny/seed0")
-    assert record["state"] == "failed" and "Worker" in record["error"], record
-    assert "FAILED iql/tiny/seed0" in stderr
-    while _alive(record["train_pid"]):  # it got SIGTERM: saves a checkpoint, then stops
-        time.sleep(0.2)
-    saved = ckpt.complete_steps(str(run_dir / "ckpt"), IQL_NETWORKS)[-1]
-    assert 1 <= saved < 4
-    result = sweep(path, "--out", out, "--num-cpus", 1)
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = (run_dir / "iql_train_log.txt").read_text()
-    assert f"Received SIGTERM: checkpoint saved at episode {saved}" in log
-    assert f"Resumed from checkpoint at episode {saved}" in log
-    assert read_run(out, "iql/tiny/seed0")["attempts"] == 2
-    with open(run_dir / "metrics.csv", newline="") as f:
-        assert [int(r["episode"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
 
 
 def _free_port():
@@ -258,12 +256,16 @@ def test_bad_input_is_refused_before_any_run(data, tmp_path, capsys, change, mes
     assert not (tmp_path / "out").exists()
 
 
-def test_unusable_address_is_a_quick_clear_error(data, tmp_path, capsys):
+@pytest.mark.parametrize("address, message", [
+    ("127.0.0.1:{port}", "--address 127.0.0.1:{port}: no Ray cluster answers there"),
+    ("localhost", "--address must be 'auto' or HOST:PORT, got 'localhost'"),
+])
+def test_unusable_address_is_a_quick_clear_error(data, tmp_path, capsys, address, message):
     from mindspore_rl_ext.sweep.__main__ import main
 
-    start = time.time()
     port = _free_port()
+    start = time.time()
     assert main([write_sweep(data, "addr.yaml"), "--out", str(tmp_path / "out"),
-                 "--address", f"127.0.0.1:{port}"]) == 1
+                 "--address", address.format(port=port)]) == 1
     assert time.time() - start < 30
-    assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in capsys.readouterr().err
+    assert message.format(port=port) in capsys.readouterr().err
