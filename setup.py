@@ -21,7 +21,12 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray==2.40.0",
+                 "tensorboardX>=2.6"],
+        # python -m mindspore_rl_ext.sweep (Ray) and its report (learning-curve PNGs)
+        "sweep": ["ray==2.40.0", "matplotlib>=3.7"],
+        # trainer_params.tensorboard / sweep --tensorboard: TensorBoard event files
+        "tensorboard": ["tensorboardX>=2.6"],
         # PNG plots of the 2-D bandit toy (example/diffusion_ql/bandit_toy.py); optional
         "plots": ["matplotlib>=3.7"],
     },

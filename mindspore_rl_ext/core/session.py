@@ -12,6 +12,7 @@ dict}``. They are built in that order, each from what the earlier ones provide::
     learner            = type(params, policy_and_network, replay_buffer)
     actor              = type(params, policy_and_network, eval_environment)
 """
+import os
 from types import SimpleNamespace
 
 import mindspore as ms
@@ -20,6 +21,7 @@ from mindspore_rl_ext.core.callbacks import (CallbackManager, CheckpointCallback
                                              EvaluateCallback, LossCallback, TimeCallback)
 from mindspore_rl_ext.core.device import ensure_mindspore
 from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.core.metrics import METRICS_FILE, MetricsCallback
 
 ORDER = ("replay_buffer", "collect_environment", "eval_environment",
          "policy_and_network", "learner", "actor")
@@ -57,11 +59,18 @@ class Session:
         self.extra_callbacks = list(callbacks or [])
 
     def default_callbacks(self):
+        """Time, loss, checkpoint and evaluate callbacks; then, when the log has a file,
+        ``metrics.csv`` beside it (TensorBoard files too with trainer_params.tensorboard)."""
         p = self.params
-        return [TimeCallback(p["n_steps_per_episode"]),
-                LossCallback(self.log, p["loss_freq"]),
-                CheckpointCallback(self.log, p["save_per_episode"]),
-                EvaluateCallback(self.log, p["eval_per_episode"])]
+        callbacks = [TimeCallback(p["n_steps_per_episode"]),
+                     LossCallback(self.log, p["loss_freq"]),
+                     CheckpointCallback(self.log, p["save_per_episode"]),
+                     EvaluateCallback(self.log, p["eval_per_episode"])]
+        if getattr(self.log, "path", None):
+            metrics = os.path.join(os.path.dirname(os.path.abspath(self.log.path)), METRICS_FILE)
+            callbacks.append(MetricsCallback(metrics, p["n_steps_per_episode"],
+                                             p.get("tensorboard", False)))
+        return callbacks
 
     def make_trainer(self, msrl, class_type):
         return class_type(msrl, self.params, self.log)

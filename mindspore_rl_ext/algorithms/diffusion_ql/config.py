@@ -98,6 +98,7 @@ DEFAULT_CONFIG = {
         "num_evaluate_episode": 10,
         "loss_freq": 1,
         "vectorized_eval": True,
+        "tensorboard": False,           # also TensorBoard event files beside metrics.csv
     },
 }
 

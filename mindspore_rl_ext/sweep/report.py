@@ -1,0 +1,165 @@
+"""``python -m mindspore_rl_ext.sweep.report OUT``: a sweep's results table and curves.
+
+Reads every finished run's ``metrics.csv`` under OUT and writes into ``OUT/report/``:
+
+- ``results.csv`` and ``results.md``: per dataset x algorithm, the final (last
+  evaluation) and best normalised score as mean ± std over seeds (sample std, ddof 1;
+  0 with one seed), the number of seeds (and of failed runs), and the IQM of the final
+  scores with a 95% bootstrap interval (``stats.py``);
+- ``curves_<dataset>.png``: normalised score against gradient steps, mean ± std band per
+  algorithm over its seeds, and the dataset's average normalised return as a line.
+
+When a dataset has no reference scores the raw evaluation return is used (column
+``metric``).
+"""
+import argparse
+import csv
+import glob
+import os
+import sys
+
+import numpy as np
+
+from mindspore_rl_ext.core.metrics import METRICS_FILE, read_metrics
+from mindspore_rl_ext.sweep.records import DATASETS_FILE, RUN_FILE, read_json
+from mindspore_rl_ext.sweep.stats import bootstrap_ci, iqm
+
+COLUMNS = ("dataset", "algorithm", "metric", "n_seeds", "n_failed", "final_mean", "final_std",
+           "best_mean", "best_std", "final_iqm", "final_iqm_ci_low", "final_iqm_ci_high")
+
+
+def eval_curve(metrics_path: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """A run's evaluations: (metric name, gradient steps, scores)."""
+    rows = [r for r in read_metrics(metrics_path) if r["eval_return"] is not None]
+    metric = "normalized_score" if rows and all(r["normalized_score"] is not None
+                                                for r in rows) else "eval_return"
+    return (metric, np.array([r["gradient_step"] for r in rows]),
+            np.array([r[metric] for r in rows], dtype=np.float64))
+
+
+def collect(out: str) -> dict:
+    """{(dataset, algorithm): {"runs": [(seed, metric, steps, scores)], "failed": n}}."""
+    groups = {}
+    for path in sorted(glob.glob(os.path.join(out, "*", "*", "seed*", RUN_FILE))):
+        run_dir = os.path.dirname(path)
+        algorithm, dataset = run_dir.split(os.sep)[-3:-1]
+        group = groups.setdefault((dataset, algorithm), {"runs": [], "failed": 0})
+        record = read_json(path)
+        metrics = os.path.join(run_dir, METRICS_FILE)
+        if record.get("state") != "done" or not os.path.isfile(metrics):
+            group["failed"] += record.get("state") == "failed"
+            continue
+        metric, steps, scores = eval_curve(metrics)
+        if len(scores):
+            group["runs"].append((int(os.path.basename(run_dir)[4:]), metric, steps, scores))
+    return groups
+
+
+def _std(x):
+    return float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+
+
+def table(groups: dict) -> list[dict]:
+    rows = []
+    for (dataset, algorithm), group in sorted(groups.items()):
+        runs = group["runs"]
+        row = {"dataset": dataset, "algorithm": algorithm, "n_seeds": len(runs),
+               "n_failed": group["failed"]}
+        if runs:
+            final = np.array([r[3][-1] for r in runs])
+            best = np.array([r[3].max() for r in runs])
+            low, high = bootstrap_ci(final)
+            row.update(metric=runs[0][1], final_mean=float(final.mean()), final_std=_std(final),
+                       best_mean=float(best.mean()), best_std=_std(best),
+                       final_iqm=float(iqm(final)), final_iqm_ci_low=low, final_iqm_ci_high=high)
+        rows.append(row)
+    return rows
+
+
+def _fmt(row, key):
+    value = row.get(key)
+    return "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def write_tables(rows: list[dict], folder: str) -> None:
+    with open(os.path.join(folder, "results.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: row.get(k, "") for k in COLUMNS} for row in rows)
+    lines = ["| dataset | algorithm | final | best | IQM final [95% CI] | seeds | failed |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["n_seeds"]:
+            lines.append(f"| {r['dataset']} | {r['algorithm']} | {_fmt(r, 'final_mean')} ± "
+                         f"{_fmt(r, 'final_std')} | {_fmt(r, 'best_mean')} ± {_fmt(r, 'best_std')} "
+                         f"| {_fmt(r, 'final_iqm')} [{_fmt(r, 'final_iqm_ci_low')}, "
+                         f"{_fmt(r, 'final_iqm_ci_high')}] | {r['n_seeds']} | {r['n_failed']} |")
+        else:
+            lines.append(f"| {r['dataset']} | {r['algorithm']} | | | | 0 | {r['n_failed']} |")
+    metrics = sorted({r.get("metric") for r in rows if r.get("metric")})
+    lines += ["", f"Scores: {', '.join(metrics)}; mean ± std over seeds; IQM with a 95% "
+              "percentile-bootstrap interval over seeds."]
+    with open(os.path.join(folder, "results.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def plot_curves(groups: dict, averages: dict, folder: str) -> list[str]:
+    """One PNG per dataset; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for dataset in sorted({d for d, _ in groups}):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        metric = "normalized_score"
+        for (d, algorithm), group in sorted(groups.items()):
+            if d != dataset or not group["runs"]:
+                continue
+            metric = group["runs"][0][1]
+            common = sorted(set.intersection(*(set(r[2].tolist()) for r in group["runs"])))
+            curves = np.array([[dict(zip(r[2].tolist(), r[3]))[s] for s in common]
+                               for r in group["runs"]])
+            mean = curves.mean(axis=0)
+            std = curves.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros_like(mean)
+            ax.plot(common, mean, label=f"{algorithm} ({len(curves)} seeds)")
+            ax.fill_between(common, mean - std, mean + std, alpha=0.25)
+        key = "average_normalized_score" if metric == "normalized_score" else "average_return"
+        average = averages.get(dataset, {}).get(key)
+        if average is not None:
+            ax.axhline(average, color="black", linestyle="--", label="dataset average")
+        ax.set_xlabel("gradient step")
+        ax.set_ylabel(metric.replace("_", " "))
+        ax.set_title(dataset)
+        ax.legend()
+        fig.tight_layout()
+        path = os.path.join(folder, f"curves_{dataset}.png")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.sweep.report",
+                                description="Results table and learning curves of a sweep.")
+    p.add_argument("out", help="the sweep's OUT folder")
+    args = p.parse_args(argv)
+    groups = collect(args.out)
+    if not groups:
+        print(f"Error: no runs under '{args.out}' (expected <algo>/<dataset>/seed<k>/{RUN_FILE})",
+              file=sys.stderr)
+        return 1
+    folder = os.path.join(args.out, "report")
+    os.makedirs(folder, exist_ok=True)
+    write_tables(table(groups), folder)
+    pngs = plot_curves(groups, read_json(os.path.join(args.out, DATASETS_FILE)), folder)
+    with open(os.path.join(folder, "results.md"), encoding="utf-8") as f:
+        print(f.read())
+    print(f"wrote {folder}/results.csv, results.md and {len(pngs)} learning-curve PNGs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
