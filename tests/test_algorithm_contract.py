@@ -1,16 +1,21 @@
 """The contract every algorithm keeps, checked the same way for each (issue 13): train two
-short episodes through its entry point; stop after one, resume to two, and compare with
-an uninterrupted two-episode run (bit-exact where its README says so: IQL, BC, SAC and
-the pretrained fits; Diffusion-QL draws its noise in-graph from MindSpore's unsaveable
-RNG, so there the resumed run must have made the same number of updates from the restored
-state); evaluate through the algorithm's evaluation script; check the log lines' format.
+short episodes through its entry point; resume from the checkpoint after episode one (a
+copy of the run's folder without its newest checkpoint: what a run stopped there leaves)
+to episode two, and compare with the uninterrupted run -- bit-exact where its README says
+so (IQL, BC, SAC, the pretrained fits); Diffusion-QL draws its noise in-graph from
+MindSpore's unsaveable RNG, so there the resumed run must match in every parameter's
+shape, the optimiser step counters and the host state (index RNG); evaluate through the
+algorithm's evaluation script; check the log lines' format.
 
-Tiny networks and datasets (config overrides) keep each case to seconds. Entry points run
+Compilation dominates (tens of seconds per graph on a shared core), so the default run
+covers one member of each family (IQL, SAC, Diffusion-QL ``ql``, both fits); BC and the
+other diffusion ``--algo`` values are marked slow (``pytest -m slow``). Entry points run
 in-process (MindSpore is initialised by conftest)."""
 import importlib.util
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -49,14 +54,40 @@ def _checkpoint(root, networks, step):
     for name, value in ckpt.load_params(state_ckpt).items():
         out[f"train_state/{name}"] = value
     out["train_state.json/host_state"] = np.array(json.dumps(
-        ckpt.read_json(state_json)["host_state"], sort_keys=True))
+        _without_timings(ckpt.read_json(state_json)["host_state"]), sort_keys=True))
     return out
+
+
+TIMINGS = ("elapsed", "update_ms", "ms_per_update", "time_s")  # wall-clock, not state
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
 
 
 def _assert_bit_exact(resumed, whole):
     assert sorted(resumed) == sorted(whole)
     for key in whole:
         np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+
+
+def _drop_step(root, step):
+    """Remove every file of checkpoint ``step`` below ``root``."""
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if re.search(rf"_{step}\.(ckpt|json|npz)$", name):
+                os.remove(os.path.join(folder, name))
+
+
+def _resume_copy(source, target, ckpt_root, step):
+    """Copy the run folder ``source`` to ``target`` and drop checkpoint ``step`` from its
+    checkpoint folder (``ckpt_root`` relative to the run folder)."""
+    shutil.copytree(source, target)
+    _drop_step(os.path.join(target, ckpt_root), step)
 
 
 def _in(folder, main, argv):
@@ -73,7 +104,8 @@ IQL_NETWORKS = ("policy", "value_net_1", "value_net_2", "value_model")
 IQL_LOSSES = ("critic_loss", "actor_loss", "value_loss", "mean_std")
 
 
-@pytest.mark.parametrize("temperature", [3.0, 0.0], ids=["iql", "bc"])
+@pytest.mark.parametrize("temperature", [3.0, pytest.param(0.0, marks=pytest.mark.slow)],
+                         ids=["iql", "bc"])
 def test_iql_family(tmp_path, dataset, temperature):
     """IQL, and BC (IQL with inverse temperature 0: plain likelihood BC). The actor's
     cosine schedule spans the planned episodes, so a run stopped after one of two
@@ -85,11 +117,11 @@ def test_iql_family(tmp_path, dataset, temperature):
     (tmp_path / "algo.yaml").write_text(
         f"dataset_params:\n  batch_size: 16\npolicy_params:\n  hidden_sizes: [16, 16]\n"
         f"learner_params:\n  temperature: {temperature}\n  actor_lr_schedule: constant\n"
-        "trainer_params:\n  n_steps_per_episode: 3\n  save_per_episode: 1\n"
+        "trainer_params:\n  n_steps_per_episode: 3\n  save_per_episode: 1\n  max_ckpt_num: 2\n"
         "  eval_per_episode: 2\n  num_evaluate_episode: 1\n")
     common = ["--device_target", "CPU", "--env_yaml", "env.yaml", "--algo_yaml", "algo.yaml"]
     assert _in(tmp_path, train, ["--episode", "2", "--ckpt_path", "whole"] + common) == 0
-    assert _in(tmp_path, train, ["--episode", "1", "--ckpt_path", "parts"] + common) == 0
+    _resume_copy(tmp_path / "whole", tmp_path / "parts", ".", 2)
     assert _in(tmp_path, train, ["--episode", "2", "--ckpt_path", "parts"] + common) == 0
     _assert_bit_exact(_checkpoint(str(tmp_path / "parts"), IQL_NETWORKS, 2),
                       _checkpoint(str(tmp_path / "whole"), IQL_NETWORKS, 2))
@@ -97,7 +129,7 @@ def test_iql_family(tmp_path, dataset, temperature):
     log = (tmp_path / "iql_train_log.txt").read_text()
     assert "Resumed from checkpoint at episode 1" in log
     losses = "".join(f"{k} is {NUMBER}, " for k in IQL_LOSSES)
-    assert len(re.findall(rf"^Episode [12]: {losses}per_step_time [\d.]+ ms,$", log, re.M)) == 5
+    assert len(re.findall(rf"^Episode [12]: {losses}per_step_time [\d.]+ ms,$", log, re.M)) == 3
     assert len(re.findall(rf"^Evaluate for episode 2 total rewards is {NUMBER}, "
                           rf"normalized score is {NUMBER}$", log, re.M)) == 2
 
@@ -124,36 +156,36 @@ def _dql_counters(root, networks):
     return out
 
 
-@pytest.mark.parametrize("algo", ["ql", "qg", "edp", "bc", "eg_ood"])
+@pytest.mark.parametrize("algo", ["ql"] + [pytest.param(a, marks=pytest.mark.slow)
+                                            for a in ("qg", "edp", "bc", "eg_ood")])
 def test_diffusion_ql(tmp_path, dataset, algo):
-    from mindspore_rl_ext.algorithms.diffusion_ql.trainer import DiffusionQLTrainer
-
     train = _load("example/diffusion_ql/train.py", "contract_dql_train").main
     evaluate = _load("example/diffusion_ql/eval.py", "contract_dql_eval").main
     (tmp_path / "algo.yaml").write_text(
         "policy_params:\n  hidden_dim: 8\n  critic_hidden_dim: 8\n"
         "dataset_params:\n  batch_size: 16\n"
-        "trainer_params:\n  n_steps_per_episode: 2\n  num_evaluate_episode: 1\n")
-    run = ["--env_name", dataset, "--env_id", "Hopper-v5", "--algo", algo, "--T", "2",
-           "--eval_freq", "2", "--device", "CPU", "--algo_yaml", "algo.yaml"]
-    assert _in(tmp_path, train, run + ["--num_epochs", "2", "--dir", "whole"]) == 0
-    assert _in(tmp_path, train, run + ["--num_epochs", "1", "--dir", "parts"]) == 0
-    assert _in(tmp_path, train, run + ["--num_epochs", "2", "--dir", "parts"]) == 0
+        "trainer_params:\n  n_steps_per_episode: 2\n  num_evaluate_episode: 1\n"
+        "  save_per_episode: 1\n  max_ckpt_num: 2\n")
+    run = ["--env_name", dataset, "--env_id", "Hopper-v5", "--algo", algo, "--T", "1",
+           "--eval_freq", "2", "--num_epochs", "2", "--device", "CPU", "--algo_yaml",
+           "algo.yaml"]
+    assert _in(tmp_path, train, run + ["--dir", "whole"]) == 0
+    _resume_copy(tmp_path / "whole", tmp_path / "parts", ".", 2)
     (whole,), (parts,) = ((tmp_path / d).iterdir() for d in ("whole", "parts"))
-    assert whole.name == parts.name and f"__diffusion-{algo}__T-2__" in whole.name
-    networks = sorted(os.listdir(whole / "ckpt"))
-    networks.remove(ckpt.STATE_NAME)
+    assert f"__diffusion-{algo}__T-1__" in whole.name
+    assert _in(tmp_path, train, run + ["--dir", "parts"]) == 0
+    networks = sorted(n for n in os.listdir(whole / "ckpt")
+                      if not n.startswith(".") and n != ckpt.STATE_NAME)
     assert set(networks) >= {"actor", "critic", "critic_target", "ema_actor"}
     _assert_bit_exact(_dql_counters(str(parts / "ckpt"), networks),
                       _dql_counters(str(whole / "ckpt"), networks))
-    assert DiffusionQLTrainer.__doc__ and "not bit for bit" in DiffusionQLTrainer.__doc__
 
     log = (parts / "train_log.txt").read_text()
     assert "Resumed from checkpoint at episode 1" in log
     losses = "".join(f"{k} is {NUMBER}, " for k in DQL_LOSSES)
-    assert len(re.findall(rf"^Episode [12]: {losses}per_step_time [\d.]+ ms,$", log, re.M)) == 2
-    assert re.search(rf"^Evaluate for episode 2 total rewards is {NUMBER}, "
-                     rf"normalized score is {NUMBER}$", log, re.M), log
+    assert len(re.findall(rf"^Episode [12]: {losses}per_step_time [\d.]+ ms,$", log, re.M)) == 3
+    assert len(re.findall(rf"^Evaluate for episode 2 total rewards is {NUMBER}, "
+                          rf"normalized score is {NUMBER}$", log, re.M)) == 2, log
 
     ckpt_file = str(parts / "ckpt" / "actor" / "actor_2.ckpt")
     assert _in(tmp_path, evaluate, ["--ckpt_path", ckpt_file, "--device", "CPU",
@@ -173,7 +205,7 @@ def test_sac(tmp_path, capsys):
     common = ["--env", "hopper", "--learning-starts", "0", "--steps-per-call", "25",
               "--eval-freq", "25", "--ckpt-freq", "25", "--out", str(tmp_path / "policies")]
     assert script.main(common + ["--max-steps", "50", "--work-dir", str(tmp_path / "whole")]) == 0
-    assert script.main(common + ["--max-steps", "25", "--work-dir", str(tmp_path / "parts")]) == 0
+    _resume_copy(tmp_path / "whole", tmp_path / "parts", "ckpt", 2)
     assert script.main(common + ["--max-steps", "50", "--work-dir", str(tmp_path / "parts")]) == 0
     _assert_bit_exact(_checkpoint(str(tmp_path / "parts" / "ckpt"), SAC_NETWORKS, 2),
                       _checkpoint(str(tmp_path / "whole" / "ckpt"), SAC_NETWORKS, 2))
@@ -182,7 +214,7 @@ def test_sac(tmp_path, capsys):
     step_line = (rf"^Step {{}}: eval return {NUMBER} \+- {NUMBER} \(len \d+\), train return "
                  rf"\(last 10\) {NUMBER}, critic_loss {NUMBER}, actor_loss {NUMBER}, alpha "
                  rf"{NUMBER}, entropy {NUMBER}, per_update_time {NUMBER} ms, elapsed [\d.]+ min$")
-    assert len(re.findall(step_line.format(25), out, re.M)) == 2, out
+    assert len(re.findall(step_line.format(25), out, re.M)) == 1, out
     assert len(re.findall(step_line.format(50), out, re.M)) == 2, out
 
     snapshot = str(tmp_path / "parts" / "snapshots" / "step_0000050.npz")
@@ -221,15 +253,17 @@ def _iql_model():
 def _invdyn_model():
     from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic
 
-    return FancyMlpInvDynamic(obs_dim=11, act_dim=3, hidden_dim=8)
+    # bit-exact resume needs no dropout: its masks come from MindSpore's unsaveable RNG
+    return FancyMlpInvDynamic(obs_dim=11, act_dim=3, hidden_dim=8, add_dropout=False)
 
 
-def _fit(kind, model, steps, ckpt_dir, log):
+def _fit(kind, model, ckpt_dir, log, callback=None):
+    """Four steps in two compiled chunks of two, saved after each."""
     if kind == "iql":
-        return model.fit(_fit_data(), steps=steps, batch_size=16, log_every=2, save_every=2,
-                         ckpt_dir=ckpt_dir, log=log)
-    return model.fit(_fit_data(), batch_size=16, max_steps=steps, val_every=2, patience=5,
-                     ckpt_dir=ckpt_dir, log=log)
+        return model.fit(_fit_data(), steps=4, batch_size=16, log_every=2, save_every=2,
+                         ckpt_dir=ckpt_dir, log=log, callback=callback)
+    return model.fit(_fit_data(), batch_size=16, max_steps=4, val_every=2, patience=5,
+                     ckpt_dir=ckpt_dir, log=log, callback=callback)
 
 
 def _outputs(kind, model):
@@ -252,14 +286,17 @@ def test_pretrained_fit(tmp_path, kind):
 
     make = _iql_model if kind == "iql" else _invdyn_model
     logs = []
+
+    def keep_step_2(step, _stats):  # the checkpoint a run stopped after step 2 leaves
+        if step == 2:
+            shutil.copytree(tmp_path / "whole", tmp_path / "parts")
+
     ms.set_seed(0)
     whole = make()
-    history = _fit(kind, whole, 4, str(tmp_path / "whole"), logs.append)
-    ms.set_seed(0)
-    _fit(kind, make(), 2, str(tmp_path / "parts"), logs.append)
+    history = _fit(kind, whole, str(tmp_path / "whole"), logs.append, keep_step_2)
     ms.set_seed(1)  # other initial weights: the resume must overwrite them all
     resumed = make()
-    resumed_history = _fit(kind, resumed, 4, str(tmp_path / "parts"), logs.append)
+    resumed_history = _fit(kind, resumed, str(tmp_path / "parts"), logs.append)
     assert resumed_history == history
     for (name, a), (_, b) in zip(whole.parameters_and_names(), resumed.parameters_and_names()):
         np.testing.assert_array_equal(b.asnumpy(), a.asnumpy(), err_msg=name)
