@@ -29,7 +29,7 @@ class ReplayBuffer:
         self.size = 0
         self.ptr = 0
 
-    def add(self, obs, act, rew, next_obs, terminal, timeout):
+    def add(self, obs, act, rew: float, next_obs, terminal: bool, timeout: bool) -> None:
         i = self.ptr
         self.observations[i] = obs
         self.actions[i] = act
@@ -40,18 +40,19 @@ class ReplayBuffer:
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample_indices(self, rng, n_batches, batch_size):
+    def sample_indices(self, rng: np.random.Generator, n_batches: int,
+                       batch_size: int) -> np.ndarray:
         """(n, batch) uniform row indices of stored transitions, drawn with ``rng``."""
         return rng.integers(0, self.size, size=(n_batches, batch_size))
 
-    def device_rows(self, rows):
+    def device_rows(self, rows) -> dict:
         """Rows ``rows`` as a learner's device columns: observations, actions, rewards,
         next_observations, terminals (float32)."""
         return {"observations": self.observations[rows], "actions": self.actions[rows],
                 "rewards": self.rewards[rows], "next_observations": self.next_observations[rows],
                 "terminals": self.terminals[rows].astype(np.float32)}
 
-    def ordered(self):
+    def ordered(self) -> dict:
         """All stored transitions, oldest first, as a dict of arrays (copies)."""
         if self.size < self.capacity:
             order = np.arange(self.size)
@@ -80,7 +81,7 @@ class ReplayBuffer:
         self.size, self.ptr = size, ptr
 
 
-def dump_d4rl_npz(path, transitions, metadata):
+def dump_d4rl_npz(path: str, transitions: dict, metadata: dict) -> None:
     """Write D4RL-format arrays (observations, actions, rewards, next_observations,
     terminals, timeouts) plus a ``metadata`` JSON string to ``path`` (.npz).
 

@@ -39,11 +39,11 @@ class OnlineEnvironment:
         self.observation_space, self.action_space = self.env.observation_space, space
         self._limit = _time_limit(self.env)
 
-    def reset(self, seed=None):
+    def reset(self, seed: int | None = None) -> tuple:
         """(observation, info) of a new episode."""
         return self.env.reset(seed=seed)
 
-    def step(self, action):
+    def step(self, action) -> tuple:
         """(observation, reward, terminated, truncated, info)."""
         return self.env.step(action)
 

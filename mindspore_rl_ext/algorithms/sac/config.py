@@ -69,11 +69,11 @@ DEFAULT_CONFIG = {
 }
 
 
-def _positive_int(value):
+def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def load_config(overrides=None, where="SAC config"):
+def load_config(overrides: dict | None = None, where: str = "SAC config") -> dict:
     """DEFAULT_CONFIG with ``overrides`` ({section: {key: value}}) merged in strictly,
     presets filled in and validated (ConfigError naming the key)."""
     config = merge_strict(DEFAULT_CONFIG, overrides or {}, where)
@@ -99,7 +99,7 @@ def load_config(overrides=None, where="SAC config"):
     return config
 
 
-def algorithm_config(config):
+def algorithm_config(config: dict) -> dict:
     """MindSpore-Reinforcement-shaped algorithm_config of a :func:`load_config` config."""
     from mindspore_rl_ext.algorithms.sac.sac import SACActor, SACLearner, SACPolicyAndNetwork
     from mindspore_rl_ext.data.replay_buffer import ReplayBuffer

@@ -13,13 +13,14 @@ class SACSession(Session):
     ``max_env_steps`` or a level goal; one training episode is one compiled call of
     ``steps_per_call`` env steps and updates. ``config``: from config.load_config."""
 
-    def __init__(self, config, work_dir, policy_dir, log, replay_dump=None):
+    def __init__(self, config: dict, work_dir: str, policy_dir: str, log,
+                 replay_dump: str | None = None):
         self.config, self.policy_dir, self.replay_dump = config, policy_dir, replay_dump
         params = dict(config["trainer_params"], env=config["env"], seed=config["seed"],
                       work_dir=work_dir, ckpt_path=os.path.join(work_dir, "ckpt"))
         super().__init__(algorithm_config(config), params, log, seed=config["seed"])
 
-    def episodes(self):
+    def episodes(self) -> int:
         """Compiled calls (training episodes) that cover ``max_env_steps``."""
         return math.ceil(self.params["max_env_steps"] / self.params["steps_per_call"])
 
