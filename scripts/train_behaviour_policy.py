@@ -77,14 +77,15 @@ def parse_args(argv=None):
 def evaluate_file(path, episodes, seed):
     import numpy as np
 
-    from mindspore_rl_ext.algorithms.sac.trainer import (evaluate_policy, load_behaviour_policy,
-                                                         make_env)
+    from mindspore_rl_ext.algorithms.sac.export import load_behaviour_policy
+    from mindspore_rl_ext.algorithms.sac.sac import evaluate_policy
     from mindspore_rl_ext.data.scores import normalized_score
     from mindspore_rl_ext.envs.gait import gait_statistics
+    from mindspore_rl_ext.envs.online import OnlineEnvironment
 
     policy = load_behaviour_policy(path)
     env_id = policy.metadata["env_id"]
-    env = make_env(env_id)
+    env = OnlineEnvironment({"name": env_id})
     rng = np.random.default_rng(seed)
     out = {"path": path, "env_id": env_id, "level": policy.metadata.get("level"),
            "episodes": episodes,
@@ -103,13 +104,14 @@ def export(args):
     """--export-snapshot: evaluate the snapshot, write the policy file, print its metadata."""
     import re
 
-    from mindspore_rl_ext.algorithms.sac.trainer import default_config, export_snapshot
+    from mindspore_rl_ext.algorithms.sac.config import load_config
+    from mindspore_rl_ext.algorithms.sac.export import export_snapshot
 
     match = re.search(r"step_(\d+)\.npz$", args.export_snapshot)
     if not match or not os.path.isfile(args.export_snapshot):
         raise ConfigError(f"--export-snapshot '{args.export_snapshot}' is not an existing "
                           f"snapshot file named step_<N>.npz")
-    net_params = default_config(args.env)["algorithm_config"]["policy_and_network"]["params"]
+    net_params = load_config({"env": args.env})["policy_params"]
     path, meta = export_snapshot(
         args.env, args.export_snapshot, args.level, args.out, int(match.group(1)), args.seed,
         net_params, args.episodes,
@@ -130,10 +132,10 @@ def main(argv=None):
 
     init_mindspore(args.device)  # before any tensor op
 
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer, default_config
+    from mindspore_rl_ext.algorithms.sac.config import load_config
+    from mindspore_rl_ext.algorithms.sac.session import SACSession
+    from mindspore_rl_ext.core.run_log import RunLog
 
-    cfg = default_config(args.env)
-    tp = cfg["trainer_params"]
     preset = ENV_PRESETS[args.env]
     target = args.target_return or preset["medium_target"]
     if args.band:
@@ -144,29 +146,29 @@ def main(argv=None):
         band = preset["medium_band"]
     if not band[0] <= target <= band[1]:
         raise ConfigError(f"--target-return {target} is outside the band {band}")
-    tp.update(seed=args.seed, max_env_steps=args.max_steps,
-              learning_starts=args.learning_starts, steps_per_call=args.steps_per_call,
-              eval_freq=args.eval_freq, ckpt_freq=args.ckpt_freq, medium_band=band,
-              medium_target=target, expert_return=args.expert_return,
-              stop_at_medium=args.stop_at_medium)
+    cfg = load_config({"env": args.env, "seed": args.seed, "trainer_params": dict(
+        max_env_steps=args.max_steps, learning_starts=args.learning_starts,
+        steps_per_call=args.steps_per_call, eval_freq=args.eval_freq,
+        ckpt_freq=args.ckpt_freq, medium_band=band, medium_target=target,
+        expert_return=args.expert_return, stop_at_medium=args.stop_at_medium)},
+        "the command line")
     work_dir = args.work_dir or os.path.join("runs", f"sac_{args.env}_s{args.seed}")
     if args.fresh and os.path.isdir(os.path.join(work_dir, "ckpt")):
         shutil.rmtree(os.path.join(work_dir, "ckpt"))
 
-    def log(msg):
-        print(msg, flush=True)
-
-    log(f"SAC {preset['env_id']} seed {args.seed}: medium band {band} (target {target}), "
+    log = RunLog()
+    log.info(f"SAC {preset['env_id']} seed {args.seed}: medium band {band} (target {target}), "
         f"expert {args.expert_return}, max {args.max_steps} env steps, work dir {work_dir}, "
         f"policies -> {args.out}, replay dump -> {args.replay_dump}")
-    trainer = SACTrainer(cfg, work_dir, args.out, replay_dump=args.replay_dump,
-                         resume=not args.fresh, log=log)
-    levels = trainer.train()
-    log("Levels: " + json.dumps(levels))
+    levels = SACSession(cfg, work_dir, args.out, log, replay_dump=args.replay_dump).run(
+        resume=not args.fresh).levels
+    log.info("Levels: " + json.dumps(levels))
     for level, info in levels.items():
         evaluate_file(info["path"], 10, args.seed + 100_000)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mindspore_rl_ext.core.cli import run_main
+
+    sys.exit(run_main(main, {}))  # exit 143 / 130 after SIGTERM / SIGINT (checkpoint saved)

@@ -3,7 +3,9 @@
 A subclass supplies ``train_one_episode``, ``evaluate``, ``trainable_variables``
 (network name -> cell, saved one folder each) and ``resume_cell`` (everything else a
 resume needs: targets, optimiser states); ``host_state`` / ``load_host_state`` cover
-what lives outside MindSpore (RNG state, counters, normalisation stats). Training holds
+what lives outside MindSpore (RNG state, counters, normalisation stats; its top-level
+NumPy arrays -- a replay buffer, a simulator state -- go into the train-state file, the
+rest into its JSON). ``finished`` may end training before the planned episodes. Training holds
 the checkpoint folder's writer lock (one writer per folder); loading for evaluation
 takes none.
 """
@@ -11,6 +13,7 @@ import contextlib
 import signal
 from collections.abc import Iterator
 
+import mindspore as ms
 import numpy as np
 from tqdm import tqdm
 
@@ -18,6 +21,33 @@ from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.callbacks import CallbackParam
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, TrainingDivergedError
 from mindspore_rl_ext.core.folder_lock import CheckpointFolderLock
+
+
+HOST_ARRAY_PREFIX = "host_state."  # train-state file entries holding host_state arrays
+
+
+def split_host_state(state: dict) -> tuple:
+    """(JSON part, [(entry name, Tensor)], {key: [dtype, shape]}) of a host state: its
+    top-level NumPy arrays are stored as checkpoint entries (empty ones only by shape)."""
+    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    plain = {k: v for k, v in state.items() if k not in arrays}
+    entries = [(HOST_ARRAY_PREFIX + k, ms.Tensor(v)) for k, v in arrays.items() if v.size]
+    layout = {k: [v.dtype.str, list(v.shape)] for k, v in arrays.items()}
+    return plain, entries, layout
+
+
+def join_host_state(plain: dict, values: dict, layout: dict, path: str) -> dict:
+    """The host state written by :func:`split_host_state`, ``values`` read from ``path``."""
+    state = dict(plain)
+    for key, (dtype, shape) in layout.items():
+        name = HOST_ARRAY_PREFIX + key
+        if int(np.prod(shape)) == 0:
+            state[key] = np.zeros(shape, np.dtype(dtype))
+        elif name not in values:
+            raise CheckpointError(f"checkpoint file '{path}' has no entry '{name}'")
+        else:
+            state[key] = values[name]
+    return state
 
 
 class TrainingInterrupted(Exception):
@@ -60,6 +90,10 @@ class Trainer:
     def load_host_state(self, state):
         pass
 
+    def finished(self):
+        """True when training should stop before the planned episodes (a goal reached)."""
+        return False
+
     def fingerprint(self):
         """What a resumed run must share with the run that wrote the checkpoint."""
         return {}
@@ -99,11 +133,12 @@ class Trainer:
         networks = {name: (ckpt.named_params(cell), self.network_extras(name))
                     for name, cell in self.trainable_variables().items()}
         cell, exclude = self.resume_cell()
-        state = {"episode": episode, "fingerprint": self.fingerprint(),
-                 "host_state": self.host_state()}
+        host, host_arrays, layout = split_host_state(self.host_state())
+        state = {"episode": episode, "fingerprint": self.fingerprint(), "host_state": host,
+                 "host_arrays": layout}
         with self.writer_lock():
-            ckpt.save_step(self.ckpt_root, episode, networks, ckpt.named_params(cell, exclude),
-                           state)
+            ckpt.save_step(self.ckpt_root, episode, networks,
+                           ckpt.named_params(cell, exclude) + host_arrays, state)
             ckpt.prune(self.ckpt_root, self._network_names(), self.max_ckpt_num)
 
     def network_extras(self, name):
@@ -145,8 +180,10 @@ class Trainer:
                     path = ckpt.network_file(self.ckpt_root, name, step)
                     ckpt.assign_params(cell, ckpt.load_params(path), path)
                 cell, exclude = self.resume_cell()
-                ckpt.assign_params(cell, ckpt.load_params(state_ckpt), state_ckpt, exclude)
-                self.load_host_state(state["host_state"])
+                values = ckpt.load_params(state_ckpt)
+                ckpt.assign_params(cell, values, state_ckpt, exclude)
+                self.load_host_state(join_host_state(state["host_state"], values,
+                                                     state.get("host_arrays", {}), state_ckpt))
             except CheckpointError as e:
                 self.log.info(f"Checkpoint at episode {step} skipped: {e}")
                 continue
@@ -176,7 +213,7 @@ class Trainer:
             callbacks.begin(params)
             with tqdm(total=episodes, initial=self.episode, desc="train", unit="episode",
                       leave=False, dynamic_ncols=True, disable=None) as bar:
-                while self.episode < episodes:
+                while self.episode < episodes and not self.finished():
                     callbacks.episode_begin(params)
                     params.losses = self.train_one_episode()
                     self.episode += 1

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from mindspore_rl_ext.core.errors import MsRlExtError
-from mindspore_rl_ext.utils import model_zoo
+from mindspore_rl_ext.pretrained import zoo as model_zoo
 
 DEFAULT_WORK_DIR = pathlib.Path("~") / ".cache" / "mindspore_rl_ext" / "pretrain_work"
 MODELS = ("iql", "invdyn")
@@ -187,7 +187,7 @@ def pretrain_dataset(spec, args, log=None):
     from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic
     from mindspore_rl_ext.utils.valuefuncs import Iql
 
-    from mindspore_rl_ext.utils._pretrained_common import default_log
+    from mindspore_rl_ext.pretrained.common import default_log
 
     log = log or default_log
     zoo = model_zoo.user_zoo_dir(args.zoo_dir)

@@ -3,18 +3,24 @@ checkpoint/resume. Small networks so the whole file runs in well under a minute.
 import json
 import math
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from mindspore import Tensor
 
-from mindspore_rl_ext.algorithms.sac.sac import (NumpySACPolicy, SACLearner,
-                                                 SACPolicyAndNetwork, policy_weights)
-from mindspore_rl_ext.algorithms.sac.trainer import (ReplayBuffer, dump_d4rl_npz,
-                                                     load_behaviour_policy,
-                                                     save_behaviour_policy)
+from mindspore_rl_ext.algorithms.sac.export import load_behaviour_policy, save_behaviour_policy
+from mindspore_rl_ext.algorithms.sac.sac import (NumpySACPolicy, SACPolicyAndNetwork, SACUpdate,
+                                                 policy_weights)
+from mindspore_rl_ext.data.replay_buffer import ReplayBuffer, dump_d4rl_npz
 
 OBS, ACT, B, HID = 5, 2, 32, (32, 32)
+
+
+def _networks(log_std_min=-20.0, log_std_max=2.0):
+    dims = SimpleNamespace(state_dim=OBS, action_dim=ACT)
+    return SACPolicyAndNetwork({"hidden_dims": HID, "log_std_min": log_std_min,
+                                "log_std_max": log_std_max}, dims)
 
 
 def _batch(rng, n):
@@ -37,7 +43,7 @@ def _learn(learner, arrays):
                                       "rewards": flat(rew), "next_observations": flat(next_obs),
                                       "terminals": flat(done)})
     stats = learner.train_steps(rows.reshape(n, B), extras=(noise_next, noise_pi))
-    return np.array([stats[k] for k in SACLearner.METRICS]), learner.alpha_value()
+    return np.array([stats[k] for k in SACUpdate.METRICS]), learner.alpha_value()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def learner():
     import mindspore as ms
 
     ms.set_seed(1)
-    return SACLearner(SACPolicyAndNetwork(OBS, ACT, HID), capacity=B)
+    return SACUpdate(_networks(), capacity=B)
 
 
 def test_sample_log_prob_matches_closed_form(learner):
@@ -65,7 +71,7 @@ def test_sample_log_prob_matches_closed_form(learner):
 
 
 def test_log_std_is_clipped():
-    net = SACPolicyAndNetwork(OBS, ACT, HID, log_std_min=-20.0, log_std_max=2.0)
+    net = _networks(log_std_min=-20.0, log_std_max=2.0)
     b = net.policy.log_std_head.bias
     b.set_data(Tensor(np.full(ACT, 50.0, np.float32)))
     _, log_std = net.policy.dist_params(Tensor(np.zeros((3, OBS), np.float32)))
@@ -126,7 +132,7 @@ def test_export_round_trip_reproduces_mindspore_actions(learner, tmp_path):
 
 
 def test_replay_buffer_wraps_and_dumps_d4rl_format(tmp_path):
-    buf = ReplayBuffer(OBS, ACT, capacity=5)
+    buf = ReplayBuffer({"state_dim": OBS, "action_dim": ACT, "capacity": 5, "batch_size": 4})
     for i in range(7):
         buf.add(np.full(OBS, i), np.zeros(ACT), float(i), np.full(OBS, i + 1), i == 2, False)
     d = buf.ordered()
@@ -145,48 +151,55 @@ def test_replay_buffer_wraps_and_dumps_d4rl_format(tmp_path):
         assert json.loads(str(f["metadata"]))["kind"] == "medium-replay"
 
 
-def tiny_trainer_config(**trainer_params):
+def tiny_config(capacity=1_000_000, **trainer_params):
     """Hopper SAC with tiny nets: 100 env steps, updates from step 50, evaluations at 50 and 100."""
-    from mindspore_rl_ext.algorithms.sac.trainer import default_config
+    from mindspore_rl_ext.algorithms.sac.config import load_config
 
-    cfg = default_config("hopper")
-    cfg["algorithm_config"]["policy_and_network"]["params"]["hidden_dims"] = HID
-    cfg["algorithm_config"]["replay_buffer"]["batch_size"] = 32
-    cfg["trainer_params"].update(max_env_steps=100, learning_starts=50, steps_per_call=25,
-                                 eval_freq=50, ckpt_freq=50, eval_episodes=1,
-                                 confirm_episodes=1, **trainer_params)
-    return cfg
+    return load_config({
+        "policy_params": {"hidden_dims": HID},
+        "replay_params": {"batch_size": 32, "capacity": capacity},
+        "trainer_params": dict(max_env_steps=100, learning_starts=50, steps_per_call=25,
+                               eval_freq=50, ckpt_freq=50, eval_episodes=1,
+                               confirm_episodes=1, **trainer_params)})
+
+
+class ListLog(list):
+    def info(self, line):
+        self.append(line)
+
+
+def train(cfg, work, out, replay_dump=None, log=None, resume=True):
+    from mindspore_rl_ext.algorithms.sac.session import SACSession
+
+    session = SACSession(cfg, work, out, log if log is not None else ListLog(),
+                         replay_dump=replay_dump)
+    return session.run(resume=resume)
 
 
 def test_trainer_runs_exports_and_resumes(tmp_path):
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
-
-    cfg = tiny_trainer_config(medium_band=(-1e9, 1e9))
+    cfg = tiny_config(medium_band=(-1e9, 1e9))
     work, out, dump = str(tmp_path / "w"), str(tmp_path / "p"), str(tmp_path / "r.npz")
-    logs = []
-    levels = SACTrainer(cfg, work, out, replay_dump=dump, log=logs.append).train()
+    logs = ListLog()
+    levels = train(cfg, work, out, replay_dump=dump, log=logs).levels
     assert "medium" in levels and levels["medium"]["step"] == 50
     pol = load_behaviour_policy(os.path.join(out, "hopper_medium.npz"))
     assert pol.obs_dim == 11 and pol.act_dim == 3 and pol.metadata["train_steps"] == 50
     with np.load(dump) as f:
         assert f["observations"].shape == (50, 11)
     cfg["trainer_params"]["max_env_steps"] = 150
-    resumed = SACTrainer(cfg, work, out, log=logs.append)
-    assert resumed.step == 100 and resumed.buffer.size == 100
-    resumed.train()
+    resumed = train(cfg, work, out, log=logs)
+    assert any("Resumed SAC at env step 100" in m for m in logs)
+    assert resumed.buffer.size == 150
     assert resumed.step == 150 and [r["step"] for r in resumed.history] == [50, 100, 150]
     assert any("Resumed" in m for m in logs)
 
 
 def test_fallback_medium_dumps_the_replay_up_to_the_chosen_snapshot(tmp_path):
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
-
     # every evaluation is confirmed (return >= low) but none lands in the band
-    cfg = tiny_trainer_config(medium_band=(-1e9, -1e8), medium_target=-5e8)
+    cfg = tiny_config(medium_band=(-1e9, -1e8), medium_target=-5e8)
     dump = str(tmp_path / "r.npz")
-    trainer = SACTrainer(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=dump,
-                         log=lambda m: None)
-    levels = trainer.train()
+    trainer = train(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=dump)
+    levels = trainer.levels
     assert levels["medium"]["fallback"] and levels["medium"]["step"] in (50, 100)
     step = levels["medium"]["step"]
     ordered = trainer.buffer.ordered()
@@ -197,14 +210,59 @@ def test_fallback_medium_dumps_the_replay_up_to_the_chosen_snapshot(tmp_path):
 
 
 def test_fallback_writes_no_replay_once_the_buffer_has_wrapped(tmp_path):
-    from mindspore_rl_ext.algorithms.sac.trainer import SACTrainer
-
-    cfg = tiny_trainer_config(medium_band=(-1e9, -1e8), medium_target=-5e8)
-    cfg["algorithm_config"]["replay_buffer"]["capacity"] = 60  # 100 steps overwrite 1..40
-    dump = tmp_path / "r.npz"
-    logs = []
-    levels = SACTrainer(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=str(dump),
-                        log=logs.append).train()
+    cfg = tiny_config(capacity=60, medium_band=(-1e9, -1e8), medium_target=-5e8)
+    dump = tmp_path / "r.npz"                        # 100 steps overwrite 1..40
+    logs = ListLog()
+    levels = train(cfg, str(tmp_path / "w"), str(tmp_path / "p"), replay_dump=str(dump),
+                   log=logs).levels
     assert levels["medium"]["fallback"] and "replay_dump" not in levels["medium"]
     assert not dump.exists()
     assert any("no longer holds env steps" in m for m in logs)
+
+
+def _exact_state(trainer):
+    """Everything a next step depends on, as arrays (timings left out)."""
+    from mindspore_rl_ext.core.training_loop import trainable_state
+
+    out = {f"update/{n}": p.asnumpy() for n, p in trainable_state(trainer.learner.update)}
+    out.update({f"replay/{k}": v for k, v in trainer.buffer.state().items()})
+    env = trainer.env.get_state()
+    out["env/physics"] = env["physics"]
+    out["scalars"] = np.array([trainer.step, trainer.env_episodes, trainer.ep_ret,
+                               trainer.ep_len, trainer.acc_n, *trainer.acc, env["elapsed_steps"]])
+    out["obs"] = np.asarray(trainer.obs)
+    out["rng"] = np.array(json.dumps([trainer.rng.bit_generator.state, env["reset_rng"]]))
+    out["evals"] = np.array([[r["step"], r["det_return"], r["det_len"]]
+                             + [r.get(k, 0.0) for k in ("critic_loss", "actor_loss", "alpha")]
+                             for r in trainer.history])
+    return out
+
+
+def test_resume_equals_an_uninterrupted_run_bit_exactly(tmp_path):
+    """100 env steps, checkpoint, resume to 200 == 200 in one go: update cell (networks,
+    targets, Adam moments, log-alpha), replay slots (the buffer wraps at 120) and write
+    position, RNGs, MuJoCo state mid-episode, episode return, evaluation numbers."""
+    cfg = tiny_config(capacity=120, medium_band=(1e8, 2e8), medium_target=1.5e8)
+    cfg["trainer_params"]["max_env_steps"] = 200
+    whole = _exact_state(train(cfg, str(tmp_path / "a"), str(tmp_path / "p")))
+    cfg["trainer_params"]["max_env_steps"] = 100
+    first = train(cfg, str(tmp_path / "b"), str(tmp_path / "p"))
+    assert first.ep_len > 0, "the checkpoint should fall inside an env episode"
+    cfg["trainer_params"]["max_env_steps"] = 200
+    logs = ListLog()
+    resumed = _exact_state(train(cfg, str(tmp_path / "b"), str(tmp_path / "p"), log=logs))
+    assert any("Resumed SAC at env step 100" in m for m in logs)
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+
+
+def test_old_checkpoint_format_is_refused_with_what_to_do(tmp_path):
+    from mindspore_rl_ext.core.errors import CheckpointError
+
+    ckpt_dir = tmp_path / "w" / "ckpt"
+    ckpt_dir.mkdir(parents=True)
+    (ckpt_dir / "state.json").write_text("{}")
+    with pytest.raises(CheckpointError, match=r"'.*w/ckpt' holds a checkpoint of the old SAC "
+                                              r"format \(state.json\).*--fresh"):
+        train(tiny_config(), str(tmp_path / "w"), str(tmp_path / "p"))

@@ -11,8 +11,8 @@ from mindspore_rl_ext.core.config import load_yaml
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
 from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.data.behaviour import HEAD_KEYS, NumpyBehaviourPolicy
-from mindspore_rl_ext.utils import model_zoo
-from mindspore_rl_ext.utils._pretrained_common import (STATE_CKPT, STATE_JSON, STEP_KEY,
+from mindspore_rl_ext.pretrained import zoo as model_zoo
+from mindspore_rl_ext.pretrained.common import (STATE_CKPT, STATE_JSON, STEP_KEY,
                                                        load_train_state)
 
 POLICY_META = {"env_id": "Hopper-v5", "level": "medium", "average_return": 1.0,

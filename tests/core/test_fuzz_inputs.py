@@ -25,7 +25,7 @@ from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetEr
 from mindspore_rl_ext.data import NumpyBehaviourPolicy, load_d4rl_hdf5, load_minari
 from mindspore_rl_ext.data.behaviour import HEAD_KEYS
 from mindspore_rl_ext.data.d4rl_hdf5 import save_d4rl_hdf5
-from mindspore_rl_ext.utils import model_zoo
+from mindspore_rl_ext.pretrained import zoo as model_zoo
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
 FIXED = settings(derandomize=True, database=None, max_examples=100, **_COMMON)

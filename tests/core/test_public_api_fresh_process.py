@@ -88,3 +88,26 @@ def test_load_dataset_and_iql_session_snippet(tmp_path):
                           "graph_mode": ms.get_context("mode") == ms.GRAPH_MODE}))
     """)
     assert out == {"transitions": 200, "episode": 1, "graph_mode": True}
+
+
+def _modules_loaded_by(statement):
+    """The mindspore_rl_ext modules a fresh interpreter (in this checkout) has loaded
+    after running ``statement``."""
+    code = (statement + "; import sys, json; print(json.dumps(sorted(m for m in sys.modules "
+            "if m.startswith('mindspore_rl_ext.'))))")
+    env = {**os.environ, "MSRL_EXT_CPU_THREADS": "1", "PYTHONPATH": ROOT}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_utils_and_invdynamic_do_not_import_each_other():
+    """Importing one package never loads the other; both CleanDiffuser-style paths work."""
+    inv = _modules_loaded_by("from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic")
+    val = _modules_loaded_by("from mindspore_rl_ext.utils.valuefuncs import Iql; "
+                             "import mindspore_rl_ext.utils.pretrain_zoo")
+    assert "mindspore_rl_ext.invdynamic.mlp" in inv
+    assert "mindspore_rl_ext.utils.valuefuncs.iql" in val
+    assert [m for m in inv if m.startswith("mindspore_rl_ext.utils")] == []
+    assert [m for m in val if m.startswith("mindspore_rl_ext.invdynamic")] == []

@@ -9,8 +9,8 @@ from mindspore import Tensor, nn
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
 from mindspore_rl_ext.invdynamic import (BasicInvDynamic, FancyMlpInvDynamic, MlpInvDynamic,
                                          split_transitions)
-from mindspore_rl_ext.utils import model_zoo
-from mindspore_rl_ext.utils.model_zoo import ModelNotFoundError
+from mindspore_rl_ext.pretrained import zoo as model_zoo
+from mindspore_rl_ext.pretrained.zoo import ModelNotFoundError
 
 OBS, ACT, H = 5, 3, 16
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic
-from mindspore_rl_ext.utils import model_zoo
+from mindspore_rl_ext.pretrained import zoo as model_zoo
 from mindspore_rl_ext.utils.valuefuncs import Iql
 
 

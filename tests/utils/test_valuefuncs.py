@@ -8,8 +8,8 @@ import pytest
 from mindspore import Tensor, nn
 
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
-from mindspore_rl_ext.utils import model_zoo
-from mindspore_rl_ext.utils.model_zoo import ModelNotFoundError
+from mindspore_rl_ext.pretrained import zoo as model_zoo
+from mindspore_rl_ext.pretrained.zoo import ModelNotFoundError
 from mindspore_rl_ext.utils.valuefuncs import Iql, expectile_loss
 
 OBS, ACT, H = 5, 3, 16

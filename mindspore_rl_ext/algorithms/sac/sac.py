@@ -7,12 +7,12 @@ Pieces, MindSpore-Reinforcement style:
   ``construct(obs)`` is the deterministic action ``tanh(mean)``; ``sample(obs, noise)``
   the reparameterised action and its log-probability for given standard-normal noise.
 * :class:`SACPolicyAndNetwork` -- the policy, twin Q networks and their targets.
-* :class:`SACLearner` -- one full SAC update (critic, actor, alpha, Polyak) in ``step``;
+* :class:`SACUpdate` -- one full SAC update (critic, actor, alpha, Polyak) in ``step``;
   the core compiled loop runs ``n`` of them per call on batches gathered from a
-  device-resident copy of the replay buffer (rows written by the trainer as it collects),
-  so one GRAPH_MODE call amortises the Python overhead. It holds no environment.
-* :class:`NumpySACPolicy` -- the same policy as a NumPy forward pass (fast action
-  selection on CPU during collection, and the shipped behaviour-policy format).
+  device-resident copy of the replay buffer (rows written as they are collected).
+* :class:`SACLearner` / :class:`SACActor` -- the runtime roles (``core.agents``): the
+  learner owns the update and its device replay; the actor acts with a NumPy copy of the
+  policy (:class:`NumpySACPolicy`, also the shipped behaviour-policy format).
 
 Random numbers: the Gaussian noise is drawn on the host (NumPy) and passed in, so a run
 is reproducible from its seed and the compiled graph holds no random op.
@@ -23,6 +23,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 
+from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import WritableDeviceDataset
 from mindspore_rl_ext.core.training_loop import CompiledTraining
 from mindspore_rl_ext.core.weights import copy_weights, polyak
@@ -67,15 +68,17 @@ class SACPolicy(nn.Cell):
         return ops.tanh(u), gauss - squash
 
 
-class SACPolicyAndNetwork(nn.Cell):
-    """Policy, twin Q networks and their (non-trainable) target copies."""
+class SACPolicyAndNetwork:
+    """Policy, twin Q networks and their (non-trainable) target copies. ``params``:
+    hidden_dims, log_std_min, log_std_max; dims from ``replay_buffer`` (state_dim,
+    action_dim)."""
 
-    def __init__(self, obs_dim, act_dim, hidden_dims=(256, 256), log_std_min=-20.0,
-                 log_std_max=2.0):
-        super().__init__()
+    def __init__(self, params, replay_buffer):
+        obs_dim, act_dim = replay_buffer.state_dim, replay_buffer.action_dim
         self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
-        self.hidden_dims = tuple(int(h) for h in hidden_dims)
-        self.policy = SACPolicy(obs_dim, act_dim, hidden_dims, log_std_min, log_std_max)
+        hidden_dims = self.hidden_dims = tuple(int(h) for h in params["hidden_dims"])
+        self.policy = SACPolicy(obs_dim, act_dim, hidden_dims, params["log_std_min"],
+                                params["log_std_max"])
         self.q1 = QNetwork(obs_dim, act_dim, hidden_dims)
         self.q2 = QNetwork(obs_dim, act_dim, hidden_dims)
         self.q1_target = QNetwork(obs_dim, act_dim, hidden_dims)
@@ -92,7 +95,7 @@ def replay_columns(obs_dim, act_dim, rows=0):
             "next_observations": z(obs_dim), "terminals": z()}
 
 
-class SACLearner(CompiledTraining):
+class SACUpdate(CompiledTraining):
     """One SAC update per batch (``step``); the core loop runs n of them per call.
 
     Update order per batch: critic (targets from the current policy and alpha), actor
@@ -171,6 +174,49 @@ class SACLearner(CompiledTraining):
         return critic_loss, actor_loss, alpha_loss, -logp.mean()
 
 
+class SACLearner(Learner):
+    """Owns the compiled update and its device copy of the replay buffer. ``params``: the
+    update's hyper-parameters (gamma, tau, the learning rates, init_alpha,
+    target_entropy)."""
+
+    def __init__(self, params, policy_and_network, replay_buffer):
+        super().__init__(params, policy_and_network, replay_buffer)
+        self.update = SACUpdate(policy_and_network, replay_buffer.capacity, **params)
+        self.update.set_train(True)
+
+    def write_rows(self, rows):
+        """Copy the replay buffer's ``rows`` (slot indices) to the device copy."""
+        self.update.dataset.write_rows(rows, self.replay_buffer.device_rows(rows))
+
+    def learn(self, indices, noise):
+        """One compiled call: a step per row of ``indices`` (n, batch), with Gaussian
+        ``noise`` (2, n, batch, act_dim) for the next-state and the policy samples.
+        Returns the mean {critic_loss, actor_loss, alpha_loss, entropy} and alpha."""
+        stats = self.update.train_steps(indices, extras=(noise[0], noise[1]))
+        stats["alpha"] = self.update.alpha_value()
+        return stats
+
+
+class SACActor(Actor):
+    """Acts with a NumPy copy of the policy (:meth:`refresh` after each update); ``act``
+    runs evaluation episodes in its environment. ``params``: log_std_min/max."""
+
+    def __init__(self, params, policy_and_network, environment):
+        super().__init__(params, policy_and_network, environment)
+        self.policy = NumpySACPolicy(policy_weights(policy_and_network.policy),
+                                     params["log_std_min"], params["log_std_max"])
+
+    def refresh(self):
+        self.policy.set_weights(policy_weights(self.policy_and_network.policy))
+
+    def get_action(self, observations, deterministic=True, rng=None):
+        return self.policy(observations, deterministic=deterministic, rng=rng)
+
+    def act(self, num_episodes, deterministic=True, seed=0):
+        """(returns, lengths) of ``num_episodes`` episodes (see :func:`evaluate_policy`)."""
+        return evaluate_policy(self.policy, self.environment, num_episodes, deterministic, seed)
+
+
 # ---------------------------------------------------------------------------------------
 # NumPy side: weight export and a forward pass without MindSpore
 # ---------------------------------------------------------------------------------------
@@ -237,3 +283,23 @@ class NumpySACPolicy:
             rng = np.random.default_rng()
         noise = rng.standard_normal(mean.shape).astype(np.float32)
         return np.tanh(mean + np.exp(log_std) * noise)
+
+
+def evaluate_policy(policy, env, episodes, deterministic=True, seed=0):
+    """Returns and lengths of ``episodes`` episodes of ``policy`` (a NumpySACPolicy) in
+    ``env`` (an envs.online.OnlineEnvironment); episode i starts from reset(seed=seed *
+    1000 + i), the stochastic actions' noise comes from default_rng(seed)."""
+    rng = np.random.default_rng(seed)
+    returns, lengths = [], []
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=int(seed) * 1000 + ep)
+        total, n, done = 0.0, 0, False
+        while not done:
+            act = policy(obs, deterministic=deterministic, rng=rng)
+            obs, rew, term, trunc, _ = env.step(act)
+            total += float(rew)
+            n += 1
+            done = term or trunc
+        returns.append(total)
+        lengths.append(n)
+    return np.array(returns), np.array(lengths)

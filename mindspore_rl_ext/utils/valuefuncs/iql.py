@@ -25,8 +25,8 @@ from mindspore_rl_ext.core.errors import ConfigError, TrainingDivergedError
 from mindspore_rl_ext.core.training_loop import CompiledTraining
 from mindspore_rl_ext.core.weights import copy_weights, polyak
 from mindspore_rl_ext.nets.mlp import MLP
-from mindspore_rl_ext.utils import _pretrained_common as common
-from mindspore_rl_ext.utils import model_zoo
+from mindspore_rl_ext.pretrained import common
+from mindspore_rl_ext.pretrained import zoo as model_zoo
 
 LAYER_NORM_EPS = 1e-5  # PyTorch's default; MindSpore's LayerNorm default is 1e-7
 

@@ -11,7 +11,7 @@ from mindspore import Tensor
 from mindspore_rl_ext.core.errors import CheckpointError, ConfigError, DatasetError
 from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.core.training_loop import trainable_state
-from mindspore_rl_ext.utils import model_zoo
+from mindspore_rl_ext.pretrained import zoo as model_zoo
 
 STATE_CKPT = "train_state.ckpt"
 STATE_JSON = "train_state.json"

@@ -283,10 +283,10 @@ def unnormalize_obs(obs, params):
 
 
 def main(argv=None):
-    """``python -m mindspore_rl_ext.utils.model_zoo [--zoo-dir DIR]``: list the zoo."""
+    """``python -m mindspore_rl_ext.pretrained.zoo [--zoo-dir DIR]``: list the zoo."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.utils.model_zoo",
+    parser = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.pretrained.zoo",
                                      description="List the pretrained models in the zoo.")
     parser.add_argument("--zoo-dir", default=None)
     args = parser.parse_args(argv)
