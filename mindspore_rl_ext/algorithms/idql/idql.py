@@ -101,6 +101,9 @@ class IDQLLearner(Learner):
         self.act_dim = replay_buffer.action_dim
         self.T = int(params["T"])
         self.rng = np.random.default_rng(params["seed"])
+        self.metrics = [m for m in IDQLUpdate.METRICS
+                        if (m not in ("critic_loss", "value_loss") or self.update.train_critic)
+                        and (m not in ("alpha_loss", "beta_loss") or self.update.use_multipliers)]
 
     def draw(self, num_steps, size):
         """(indices, (t, noise, dropout seeds)) for ``num_steps`` steps over ``size`` rows."""
@@ -113,7 +116,8 @@ class IDQLLearner(Learner):
 
     def learn(self, num_steps):
         idx, extras = self.draw(num_steps, self.update.dataset.size)
-        return self.update.train_steps(idx, extras=extras)
+        result = self.update.train_steps(idx, extras=extras)
+        return {m: result[m] for m in self.metrics}
 
 
 class IDQLActor(Actor):
