@@ -27,7 +27,8 @@ def test_checkpoint_reloads_to_identical_actions(tmp_path, algo):
     first = trainer(cfg)
     first.train(2, CallbackManager([]), resume=False)
     first.save_checkpoint(2)
-    nets = sorted(p.name for p in (tmp_path / "ckpt").iterdir() if p.name != "train_state")
+    nets = sorted(p.name for p in (tmp_path / "ckpt").iterdir()
+                  if p.is_dir() and p.name != "train_state")
     expected = ["actor", "critic", "critic_target", "ema_actor", "value"]
     assert nets == sorted(expected + (["multipliers"] if algo == "aligniql_hard" else []))
     obs = np.random.default_rng(5).normal(size=(3, 11)).astype(np.float32)
