@@ -99,5 +99,6 @@ def test_short_run_beats_random_policy_on_small_medium_dataset(tmp_path, algo):
     rng = np.random.default_rng(0)
     random_return = run_episodes("Hopper-v5", lambda o: rng.uniform(-1, 1, (len(o), 3)), 5,
                                  seed=42).mean()
+    print(f"{algo}: return {mean_return:.1f} (score {score:.2f}) vs random {random_return:.1f}")
     assert mean_return > 3 * max(random_return, 1.0), (mean_return, random_return)
-    assert score is not None and score > 5.0
+    assert score > run.msrl.replay_buffer.normalized_score(random_return)
