@@ -1,4 +1,9 @@
-"""Train IQL: ``python train.py --episode 20 --device_target CPU [--env_yaml F] [--algo_yaml F]``.
+"""Train IQL or an IQL-critic diffusion method:
+``python train.py --episode 20 --device_target CPU [--algo iql|idql|aligniql|aligniql_hard]
+[--env_yaml F] [--algo_yaml F]``.
+
+``--algo`` (default iql) picks IQL (algorithms/iql) or IDQL / AlignIQL / AlignIQL-hard
+(algorithms/idql); the ALGO_YAML is read with that algorithm's defaults.
 
 One episode is ``trainer_params.n_steps_per_episode`` compiled gradient steps (1000 by
 default). Rerunning the same command resumes from the newest complete checkpoint in
@@ -10,8 +15,26 @@ import sys
 from mindspore_rl_ext.core.device import DEVICE_TARGETS, init_mindspore
 
 
+ALGOS = ("iql", "idql", "aligniql", "aligniql_hard")
+
+
+def session_for(algo, env_yaml, algo_yaml):
+    """(config, Session class, Trainer class, display name) of ``algo``."""
+    if algo == "iql":
+        from mindspore_rl_ext.algorithms.iql import IQLSession, IQLTrainer, load_config
+
+        return load_config(env_yaml, algo_yaml), IQLSession, IQLTrainer, "IQL"
+    from mindspore_rl_ext.algorithms.idql import IDQLSession, IDQLTrainer, load_config
+
+    names = {"idql": "IDQL", "aligniql": "AlignIQL", "aligniql_hard": "AlignIQL-hard"}
+    return load_config(env_yaml, algo_yaml, algo=algo), IDQLSession, IDQLTrainer, names[algo]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Train IQL on an offline dataset.")
+    parser.add_argument("--algo", choices=ALGOS, default="iql",
+                        help="iql, or a diffusion policy with an IQL critic (idql, aligniql, "
+                             "aligniql_hard)")
     parser.add_argument("--episode", type=int, required=True,
                         help="training episodes (n_steps_per_episode gradient steps each)")
     parser.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
@@ -35,18 +58,17 @@ def main(argv=None):
         from mindspore_rl_ext.core.run_log import RunLog
 
         holder["log"] = log = RunLog(args.log_file)
-        from mindspore_rl_ext.algorithms.iql import IQLSession, IQLTrainer, load_config
-
-        config = load_config(args.env_yaml, args.algo_yaml)
+        config, session_class, trainer_class, name = session_for(args.algo, args.env_yaml,
+                                                                 args.algo_yaml)
         if args.ckpt_path:
             config["trainer_params"]["ckpt_path"] = args.ckpt_path
         device = init_mindspore(args.device_target)
-        session = IQLSession(log, config=config, episodes=args.episode)
-        log.info(f"IQL training on {device}: dataset '{config['dataset_params']['dataset']}', "
+        session = session_class(log, config=config, episodes=args.episode)
+        log.info(f"{name} training on {device}: dataset '{config['dataset_params']['dataset']}', "
                  f"domain {config['domain']}, {args.episode} episodes x "
                  f"{config['trainer_params']['n_steps_per_episode']} steps, "
                  f"checkpoints in {config['trainer_params']['ckpt_path']}")
-        session.run(IQLTrainer, episode=args.episode, resume=args.resume)
+        session.run(trainer_class, episode=args.episode, resume=args.resume)
         log.info("train end")
 
     from mindspore_rl_ext.core.cli import run_main

@@ -183,10 +183,11 @@ class Diffusion(nn.Cell):
     ``construct(state)`` samples one action per state with the full reverse chain, drawing its
     noise in-graph; gradients flow through every step. ``loss(action, state)`` is the
     denoising loss with fresh t and noise. The ``*_with`` variants take explicit t / noise.
+    ``model``: the noise network eps(x_t, t, s) (default: DQL's DiffusionNoiseMLP).
     """
 
     def __init__(self, obs_dim, act_dim, max_action=1.0, n_timesteps=5, beta_schedule="vp",
-                 hidden_dim=256, time_dim=16, clip_denoised=True):
+                 hidden_dim=256, time_dim=16, clip_denoised=True, model=None):
         super().__init__()
         self.obs_dim = int(obs_dim)
         self.act_dim = int(act_dim)
@@ -194,7 +195,8 @@ class Diffusion(nn.Cell):
         self.n_timesteps = int(n_timesteps)
         self.clip_denoised = bool(clip_denoised)
         self.schedule = DiffusionSchedule.create(beta_schedule, self.n_timesteps)
-        self.model = DiffusionNoiseMLP(obs_dim, act_dim, hidden_dim, time_dim)
+        self.model = model if model is not None else DiffusionNoiseMLP(obs_dim, act_dim,
+                                                                       hidden_dim, time_dim)
         sch = self.schedule
 
         def col(a):

@@ -7,7 +7,7 @@ copy between them by name (the eval policy is such a copy).
 import math
 
 from mindspore import nn, ops
-from mindspore.common.initializer import Orthogonal, Zero
+from mindspore.common.initializer import Orthogonal, XavierUniform, Zero
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 
@@ -29,12 +29,21 @@ ACTIVATIONS = {
     "gelu_tanh": gelu_tanh,
     "mish": ops.mish,
     "tanh": ops.tanh,
+    "swish": ops.silu,
 }
 
 
 def dense(in_dim, out_dim, gain=math.sqrt(2.0)):
     """Dense layer with orthogonal weights (gain sqrt 2) and zero bias, as IQL's default_init."""
     return nn.Dense(in_dim, out_dim, weight_init=Orthogonal(gain=gain), bias_init=Zero())
+
+
+def xavier_dense(in_dim, out_dim):
+    """Dense layer with xavier-uniform weights and zero bias, as jaxrl5's default_init."""
+    return nn.Dense(in_dim, out_dim, weight_init=XavierUniform(), bias_init=Zero())
+
+
+WEIGHT_INITS = {"orthogonal": dense, "xavier_uniform": xavier_dense}
 
 
 class MLP(nn.Cell):
@@ -44,16 +53,21 @@ class MLP(nn.Cell):
     last layer too; dropout_rate: dropout after each hidden activation (training only);
     layer_norm: LayerNorm(eps) before each hidden activation; dropout_layers: indices of
     the activated layers followed by dropout (None: all of them; ``(0,)`` puts one dropout
-    after the first block only, as CleanDiffuser's FancyMlpInvDynamic).
+    after the first block only, as CleanDiffuser's FancyMlpInvDynamic); weight_init: a key of
+    WEIGHT_INITS (orthogonal: ikostrikov's IQL; xavier_uniform: jaxrl5, IDQL).
     """
 
     def __init__(self, in_dim, hidden_dims, out_dim, activation="relu", activate_final=False,
-                 dropout_rate=None, layer_norm=False, layer_norm_eps=1e-5, dropout_layers=None):
+                 dropout_rate=None, layer_norm=False, layer_norm_eps=1e-5, dropout_layers=None,
+                 weight_init="orthogonal"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation '{activation}' is not one of {sorted(ACTIVATIONS)}")
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(f"weight_init '{weight_init}' is not one of {sorted(WEIGHT_INITS)}")
         dims = [in_dim, *hidden_dims, out_dim]
-        self.layers = nn.CellList([dense(a, b) for a, b in zip(dims[:-1], dims[1:])])
+        make = WEIGHT_INITS[weight_init]
+        self.layers = nn.CellList([make(a, b) for a, b in zip(dims[:-1], dims[1:])])
         n_activated = len(self.layers) if activate_final else len(self.layers) - 1
         self.norms = nn.CellList(
             [nn.LayerNorm((d,), epsilon=layer_norm_eps) for d in dims[1:n_activated + 1]]

@@ -13,6 +13,7 @@ class IQLTrainer(Trainer):
     # names used by checkpoints written before the reward-transform registry
     LEGACY_FINGERPRINT_VALUES = {"reward_transform": {"mujoco": "iql_locomotion",
                                                       "antmaze": "iql_antmaze"}}
+    POLICY_NETWORK = "policy"  # the network whose file carries the observation normaliser
 
     def __init__(self, msrl, params, log, fingerprint=None):
         super().__init__(msrl, params, log)
@@ -47,11 +48,11 @@ class IQLTrainer(Trainer):
         return self._fingerprint
 
     def network_extras(self, name):
-        if name != "policy":
+        if name != self.POLICY_NETWORK:
             return {}
         buffer = self.msrl.replay_buffer
         return {"obs_norm_mean": buffer.obs_mean, "obs_norm_std": buffer.obs_std}
 
     def load_network_extras(self, name, values):
-        if name == "policy" and "obs_norm_mean" in values:
+        if name == self.POLICY_NETWORK and "obs_norm_mean" in values:
             self.msrl.actor.set_observation_normalizer(values["obs_norm_mean"], values["obs_norm_std"])
