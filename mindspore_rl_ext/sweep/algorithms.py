@@ -4,6 +4,7 @@
 |---|---|---|
 | ``iql`` | ``example/iql/train.py`` | IQL's defaults |
 | ``bc`` | ``example/iql/train.py`` | ``example/iql/bc.yaml`` (IQL with temperature 0) |
+| ``idql``, ``aligniql``, ``aligniql_hard`` | ``example/iql/train.py`` | ``--algo <name>`` |
 | ``diffusion_<a>`` | ``example/diffusion_ql/train.py`` | ``--algo <a>``, a in ql, qg, edp, bc, eg_ood |
 
 A run hands the entry point two YAML files it writes into its folder: ``env.yaml`` (the
@@ -18,6 +19,7 @@ from mindspore_rl_ext.core.config import load_yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DIFFUSION_ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")  # example/diffusion_ql/train.py ALGOS
+IDQL_ALGOS = ("idql", "aligniql", "aligniql_hard")  # example/iql/train.py --algo
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,10 @@ class Algorithm:
     """How a sweep name maps onto a training entry point."""
 
     name: str
-    family: str            # "iql" or "diffusion_ql"
+    family: str            # "iql", "idql" or "diffusion_ql"
     script: str            # entry point, relative to the repository root
     base_yaml: str = None  # algorithm YAML applied before the sweep's overrides
-    algo_flag: str = None  # --algo value of the diffusion entry point
+    algo_flag: str = None  # --algo value of the entry point (idql and diffusion families)
 
     @property
     def log_file(self) -> str:
@@ -45,6 +47,9 @@ class Algorithm:
         if self.family == "iql":
             from mindspore_rl_ext.algorithms.iql.config import load_config
             return load_config(env_yaml, algo_yaml)
+        if self.family == "idql":
+            from mindspore_rl_ext.algorithms.idql.config import load_config
+            return load_config(env_yaml, algo_yaml, algo=self.algo_flag)
         from mindspore_rl_ext.algorithms.diffusion_ql.config import load_config
         return load_config(env_yaml, algo_yaml, {"algo": self.algo_flag})
 
@@ -62,8 +67,9 @@ class Algorithm:
         """The entry point's command line (after the Python executable)."""
         log = os.path.join(run_dir, self.log_file)
         script = os.path.join(REPO_ROOT, self.script)
-        if self.family == "iql":
-            return [script, "--episode", str(episodes), "--device_target", device,
+        if self.family in ("iql", "idql"):
+            algo = ["--algo", self.algo_flag] if self.family == "idql" else []
+            return [script, *algo, "--episode", str(episodes), "--device_target", device,
                     "--env_yaml", env_yaml, "--algo_yaml", algo_yaml, "--log_file", log]
         return [script, "--algo", self.algo_flag, "--device", device,
                 "--env_yaml", env_yaml, "--algo_yaml", algo_yaml, "--log_file", log]
@@ -72,6 +78,7 @@ class Algorithm:
 ALGORITHMS = {a.name: a for a in [
     Algorithm("iql", "iql", "example/iql/train.py"),
     Algorithm("bc", "iql", "example/iql/train.py", base_yaml="example/iql/bc.yaml"),
+    *(Algorithm(a, "idql", "example/iql/train.py", algo_flag=a) for a in IDQL_ALGOS),
     *(Algorithm(f"diffusion_{a}", "diffusion_ql", "example/diffusion_ql/train.py", algo_flag=a)
       for a in DIFFUSION_ALGOS),
 ]}

@@ -26,6 +26,12 @@ def test_every_diffusion_algo_of_the_entry_point_is_a_sweep_algorithm():
     assert {"iql", "bc"} <= set(ALGORITHMS)
 
 
+def test_every_algo_of_the_iql_entry_point_is_a_sweep_algorithm():
+    algos = entry_point("example/iql/train.py").ALGOS
+    assert set(algos) <= set(ALGORITHMS)
+    assert {n for n, a in ALGORITHMS.items() if a.family == "idql"} == set(algos) - {"iql"}
+
+
 @pytest.fixture
 def grid(tmp_path):
     save_d4rl_hdf5(synthetic_dataset(300), str(tmp_path / "tiny.hdf5"))
@@ -57,6 +63,8 @@ def test_runs_reach_the_entry_points_with_seed_folders_and_budget(grid, tmp_path
         if run.algorithm.family == "iql":
             assert args.episode == 3
             assert config["learner_params"]["temperature"] == (0.0 if run.algorithm.name == "bc" else 3.0)
+        elif run.algorithm.family == "idql":
+            assert (args.episode, args.algo, config["algo"]) == (3, run.algorithm.name, run.algorithm.name)
         else:
             assert (args.algo, config["algo"], tp["num_epochs"]) == (run.algorithm.algo_flag,) * 2 + (3,)
             assert tp["results_dir"] == os.path.join(run_dir, "results")

@@ -82,6 +82,7 @@ DEFAULT_CONFIG = {
         "max_ckpt_num": 5,
         "loss_freq": 1,
         "vectorized_eval": True,
+        "tensorboard": False,           # also TensorBoard event files beside metrics.csv
     },
 }
 
