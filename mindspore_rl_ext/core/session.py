@@ -75,15 +75,18 @@ class Session:
     def make_trainer(self, msrl, class_type):
         return class_type(msrl, self.params, self.log)
 
-    def run(self, class_type, is_train=True, episode=0, resume=True, ckpt_path=None):
-        """Train for ``episode`` episodes, or (``is_train=False``) load ``ckpt_path`` and
-        evaluate. Returns the trainer (training) or (mean return, score) (evaluation).
-        Without an earlier :func:`init_mindspore`, MindSpore is set up here (Auto device,
-        GRAPH_MODE)."""
+    def build(self):
+        """The components (``msrl``), built after MindSpore is set up (Auto device, GRAPH_MODE,
+        unless :func:`init_mindspore` ran) and seeded for the network initialisation."""
         ensure_mindspore()
         if self.seed is not None:
-            ms.set_seed(self.seed)  # network initialisation
-        msrl = build_components(self.algorithm_config)
+            ms.set_seed(self.seed)
+        return build_components(self.algorithm_config)
+
+    def run(self, class_type, is_train=True, episode=0, resume=True, ckpt_path=None):
+        """Train for ``episode`` episodes, or (``is_train=False``) load ``ckpt_path`` and
+        evaluate. Returns the trainer (training) or (mean return, score) (evaluation)."""
+        msrl = self.build()
         trainer = self.make_trainer(msrl, class_type)
         try:
             if not is_train:

@@ -17,8 +17,14 @@ QGPO/CEP's ``train_data_gen`` as used by the QG fork's ``bandit_toy.py``:
 ``reward_fn(name)`` scores arbitrary actions (for sampled actions): 8gaussians by the nearest
 centre within 3 std of it (0 off every mode), rings by the same radius bands, swissroll by
 |a|^2/9.
+
+For the Diffusion-QL Session, ``toy_transitions`` is the dataset of its replay buffer and
+``BanditEnvironment`` its evaluation environment: one episode is one action at state 0, its
+return that action's reward.
 """
 import numpy as np
+
+from mindspore_rl_ext.core.errors import ConfigError
 
 TOY_DATASETS = ("8gaussians", "rings", "swissroll")
 MAX_ACTION = 4.5
@@ -125,3 +131,36 @@ def make_toy_dataset(name, size=100_000, seed=0):
         "terminals": np.ones(int(size), np.float32),
         "timeouts": np.zeros(int(size), np.float32),
     }
+
+
+def toy_transitions(name, size=100_000, seed=0):
+    """``make_toy_dataset`` as a TransitionDataset (every transition one episode)."""
+    from mindspore_rl_ext.data.transitions import TransitionDataset
+
+    if name not in TOY_DATASETS:
+        raise ConfigError(f"toy dataset '{name}' is not one of {', '.join(TOY_DATASETS)}")
+    arrays = make_toy_dataset(name, size, seed)
+    return TransitionDataset(**arrays, episode_ends=np.arange(1, int(size) + 1, dtype=np.int64),
+                             env_id=name, source=f"bandit toy {name} ({int(size)} transitions, "
+                                                 f"seed {seed})")
+
+
+class BanditEnvironment:
+    """An environment entry of the Session config: ``params = {name, seed}`` (name None:
+    the replay buffer's toy). ``run_episodes`` acts once at state 0 per episode and returns
+    the rewards of the chosen actions (``reward_fn``)."""
+
+    def __init__(self, params, replay_buffer=None):
+        self.name = params.get("name") or getattr(replay_buffer, "env_id", None)
+        if self.name not in TOY_DATASETS:
+            raise ConfigError(f"bandit environment '{self.name}' is not one of "
+                              f"{', '.join(TOY_DATASETS)}")
+        self.seed = int(params.get("seed", 0))
+        self.reward = reward_fn(self.name)
+
+    def run_episodes(self, policy, num_episodes, vectorized=True):
+        """Rewards (num_episodes,) of ``policy``'s actions at state 0 (always one batch)."""
+        return self.reward(policy(np.zeros((int(num_episodes), STATE_DIM), np.float32)))
+
+    def close(self):
+        pass

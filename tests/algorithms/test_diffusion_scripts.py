@@ -121,7 +121,7 @@ def test_toy_cli_train_then_eval(tmp_path):
             "--n_steps_per_episode", "20", "--hidden_dim", "16", "--dataset_size", "2000",
             "--dir", str(tmp_path), "--device", "CPU"]
     assert bandit_toy.main(args + ["--mode", "train"]) == 0
-    rdir = tmp_path / "rings__beta-3.0__exp_1__diffusion-bc__T-2__ms-online__0"
+    rdir = tmp_path / "rings__exp_1__diffusion-bc__T-2__ms-online__0"
     names = ["summary_1.json", "toy_log.txt", "scatter-data_rings.png", "scatter-action_bc_1.png"]
     for name in names:
         assert (rdir / name).is_file(), name

@@ -3,13 +3,19 @@ Q-guided diffusion policies concentrate on the high-reward modes while diffusion
 all of them (mean reward of sampled actions: ql/qg clearly above bc, bc near the dataset
 mean). Rewards of sampled actions count only actions within 3 std of a mode (off-support
 actions score 0), so a policy cannot win by leaving the data."""
+import importlib.util
+import json
 import os
+import re
+import shutil
 
 import numpy as np
 import pytest
 
-from mindspore_rl_ext.algorithms.diffusion_ql.toy import (ToyRun, evaluate_toy, toy_config,
-                                                          toy_results_dir, train_toy)
+from mindspore_rl_ext.algorithms.diffusion_ql.session import results_dir
+from mindspore_rl_ext.algorithms.diffusion_ql.toy import (build_toy, evaluate_toy, load_toy,
+                                                          toy_config, train_toy)
+from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.errors import CheckpointError
 from mindspore_rl_ext.envs.bandit_toy import (GAUSSIAN_CENTRES, make_toy_dataset, reward_fn,
                                               sample_actions)
@@ -53,11 +59,21 @@ def test_rings_and_swissroll_datasets():
 
 
 # ----------------------------------------------------------------------------- runs
-def _cfg(tmp_path, algo, **kw):
-    base = dict(hidden_dim=64, batch_size=128, dataset_size=20000, num_epochs=1, lr=1e-3,
-                results_dir=str(tmp_path), eval_freq=1)
-    base.update(kw)
-    return toy_config("8gaussians", algo, **base)
+def _cfg(tmp_path, algo, hidden=64, **trainer):
+    """The toy's Diffusion-QL config for a short run (lr 1e-3 for actor and critic)."""
+    return toy_config("8gaussians", {
+        "algo": algo, "policy_params": {"hidden_dim": hidden, "critic_hidden_dim": hidden},
+        "dataset_params": {"batch_size": 128, "toy_dataset_size": 20000},
+        "learner_params": {"lr": 1e-3, "critic_lr": 1e-3},
+        "trainer_params": dict({"num_epochs": 1, "results_dir": str(tmp_path), "eval_freq": 1},
+                               **trainer)})
+
+
+def _train_steps(cfg, steps):
+    """A fresh toy run of ``cfg`` trained ``steps`` steps by its learner."""
+    toy = build_toy(cfg)
+    toy.msrl.learner.learn(steps)
+    return toy
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +82,9 @@ def bc_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("toy")
     cfg = _cfg(tmp, "bc", n_steps_per_episode=1600)
     log = _Log()
-    run, rdir = train_toy(cfg, log)
-    summary = evaluate_toy(cfg, log, run=run)
-    return cfg, run, rdir, summary, log
+    toy, episode = train_toy(cfg, log)
+    summary = evaluate_toy(cfg, log, toy, episode)
+    return cfg, toy, results_dir(cfg), summary, log
 
 
 def test_bc_covers_the_modes_near_the_dataset_mean(bc_run):
@@ -81,13 +97,16 @@ def test_bc_covers_the_modes_near_the_dataset_mean(bc_run):
     counts = np.bincount(nearest, minlength=8)
     assert (counts > 100).all(), counts  # every one of the 8 modes is covered
     assert any(line.startswith("Episode 1: critic_loss is 0, actor_loss is") for line in log.lines)
+    # the Session's evaluation: the mean reward of the actions its actor picks at state 0
+    evals = [line for line in log.lines if line.startswith("Evaluate for episode 1 total rewards is ")]
+    assert len(evals) == 1 and abs(float(evals[0].split()[-1]) - summary["dataset_mean_reward"]) < 0.1
 
 
 def test_toy_plots_and_files(bc_run):
     import matplotlib  # noqa: F401  (the test extra installs it: fail, never skip, without it)
     cfg, run, rdir, summary, _ = bc_run
-    assert rdir == toy_results_dir(cfg)
-    for name in ("config.json", "eval.npy", "summary_1.json",
+    assert os.path.basename(rdir) == "8gaussians__exp_1__diffusion-bc__T-5__ms-online__0"
+    for name in ("config.json", "eval.npy", "best_score_online.txt", "summary_1.json",
                  "scatter-data_8gaussians.png", "scatter-action_bc_1.png"):
         assert os.path.isfile(os.path.join(rdir, name)), name
     with open(os.path.join(rdir, "scatter-action_bc_1.png"), "rb") as f:
@@ -97,22 +116,28 @@ def test_toy_plots_and_files(bc_run):
 def test_checkpoint_round_trip(bc_run, tmp_path):
     cfg, run, rdir, _, _ = bc_run
     root = os.path.join(rdir, "ckpt")
-    assert sorted(os.listdir(root)) == ["actor", "critic", "critic_target", "ema_actor"]
-    other = ToyRun(dict(cfg, seed=5), data=run.data)  # different initial weights
-    before = other.pn.nets.actor.model.final.weight.asnumpy().copy()
-    assert other.load(root) == 1
-    for name, cell in run.pn.networks().items():
-        mine = dict(cell.parameters_and_names())
-        for pname, p in other.pn.networks()[name].parameters_and_names():
+    assert sorted(n for n in os.listdir(root) if not n.startswith(".")) == [
+        "actor", "critic", "critic_target", "ema_actor", ckpt.STATE_NAME]
+    # different initial weights (seed 5), the same checkpoint folder
+    other_cfg = dict(cfg, seed=5, trainer_params=dict(cfg["trainer_params"], ckpt_path=root))
+    before = build_toy(other_cfg).msrl.policy_and_network.nets.actor.model.final.weight.asnumpy()
+    other, episode = load_toy(other_cfg, _Log())
+    assert episode == 1
+    mine_nets = run.msrl.policy_and_network.networks()
+    for name, cell in other.msrl.policy_and_network.networks().items():
+        mine = dict(mine_nets[name].parameters_and_names())
+        for pname, p in cell.parameters_and_names():
             np.testing.assert_array_equal(p.asnumpy(), mine[pname].asnumpy(), err_msg=f"{name}.{pname}")
-    assert not np.allclose(before, other.pn.nets.actor.model.final.weight.asnumpy())
+    assert not np.allclose(before, other.msrl.policy_and_network.nets.actor.model.final.weight.asnumpy())
     # the loaded weights are the ones the compiled sampler uses
     assert abs(np.mean(other.reward(other.sample_actions(2000)))
                - np.mean(run.reward(run.sample_actions(2000)))) < 0.08
     with pytest.raises(CheckpointError, match="no checkpoint of episode 7"):
-        other.load(root, 7)
+        load_toy(cfg, _Log(), 7)
+    empty = toy_config("8gaussians", {"algo": "bc", "trainer_params": {
+        "results_dir": str(tmp_path / "empty")}})
     with pytest.raises(CheckpointError, match="no toy checkpoint"):
-        other.load(str(tmp_path / "empty"))
+        load_toy(empty, _Log())
 
 
 @pytest.mark.parametrize("algo,steps", [("ql", 1200), ("qg", 400)])
@@ -121,8 +146,7 @@ def test_q_guided_policies_beat_bc(bc_run, algo, steps):
     high-reward modes, well above BC and the dataset mean. (ql first overshoots off the data
     -- Q extrapolates towards the corner -- and the BC term pulls it back by ~1000 steps.)"""
     cfg, bc, rdir, bc_summary, _ = bc_run
-    run = ToyRun(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), data=bc.data)
-    run.learner.learn(steps)
+    run = _train_steps(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), steps)
     summary = run.evaluate(with_policy=False)
     assert summary["mean_reward_samples"] > bc_summary["mean_reward_samples"] + 0.2, summary
     assert summary["mean_reward_samples"] > 0.65, summary
@@ -141,7 +165,59 @@ def test_q_guided_policies_beat_bc(bc_run, algo, steps):
 def test_q_guided_policies_beat_bc_longer(bc_run, algo, steps, floor):
     """edp, and ql on a longer run (slow: ~1-2 min each on 2 cores)."""
     cfg, bc, rdir, bc_summary, _ = bc_run
-    run = ToyRun(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), data=bc.data)
-    run.learner.learn(steps)
+    run = _train_steps(_cfg(os.path.dirname(rdir), algo, n_steps_per_episode=steps), steps)
     summary = run.evaluate(with_policy=False)
     assert summary["mean_reward_samples"] > max(floor, bc_summary["mean_reward_samples"] + 0.2), summary
+
+
+# ----------------------------------------------------------------------------- resume
+def _state(root, step):
+    """What an interrupted and an uninterrupted run share exactly (Diffusion-QL's noise is
+    MindSpore's unsaveable in-graph RNG): the step counters of the train state, the host
+    state (index RNG) and every saved parameter's shape."""
+    values = ckpt.load_params(ckpt.state_files(root, step)[0])
+    out = {k: v for k, v in values.items() if re.search(r"[/.]\w*step\w*$", k)}
+    assert out, sorted(values)
+    out["host_state"] = json.dumps(ckpt.read_json(ckpt.state_files(root, step)[1])["host_state"],
+                                   sort_keys=True)
+    for net in ("actor", "critic", "critic_target", "ema_actor"):
+        for name, value in ckpt.load_params(ckpt.network_file(root, net, step)).items():
+            out[f"{net}/{name}"] = value.shape
+    return out
+
+
+def test_toy_cli_checkpoints_through_core_and_resumes(tmp_path):
+    """bandit_toy.py trains through the Session: core.checkpoint saves every episode (set
+    by --algo_yaml), a run stopped after episode 1 resumes to the uninterrupted run's
+    counters and index RNG, and the log has the Session's lines."""
+    spec = importlib.util.spec_from_file_location("toy_cli", os.path.join(
+        os.path.dirname(__file__), "..", "..", "example", "diffusion_ql", "bandit_toy.py"))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    (tmp_path / "algo.yaml").write_text("trainer_params:\n  save_per_episode: 1\n  max_ckpt_num: 2\n"
+                                        "  num_evaluate_episode: 16\n")
+    args = ["--algo", "ql", "--T", "1", "--num_epochs", "2", "--n_steps_per_episode", "2",
+            "--eval_freq", "2", "--hidden_dim", "8", "--batch_size", "16", "--dataset_size", "500",
+            "--device", "CPU", "--algo_yaml", str(tmp_path / "algo.yaml")]
+    name = "8gaussians__exp_1__diffusion-ql__T-1__ms-online__0"
+    assert cli.main(args + ["--dir", str(tmp_path / "whole")]) == 0
+    whole = tmp_path / "whole" / name
+    shutil.copytree(whole, tmp_path / "parts" / name)
+    parts = tmp_path / "parts" / name
+    for folder, _, files in os.walk(parts / "ckpt"):  # what a run stopped after episode 1 leaves
+        for f in files:
+            if re.search(r"_2\.(ckpt|json)$", f):
+                os.remove(os.path.join(folder, f))
+    os.remove(parts / "toy_log.txt")
+    assert cli.main(args + ["--dir", str(tmp_path / "parts")]) == 0
+    mine, ref = _state(str(parts / "ckpt"), 2), _state(str(whole / "ckpt"), 2)
+    assert sorted(mine) == sorted(ref)
+    for key in ref:
+        np.testing.assert_array_equal(mine[key], ref[key], err_msg=key)
+    log = (parts / "toy_log.txt").read_text()
+    assert "Resumed from checkpoint at episode 1" in log
+    assert re.search(r"^Episode 2: critic_loss is \S+, actor_loss is \S+, bc_loss is .*"
+                     r"per_step_time [\d.]+ ms,$", log, re.M), log
+    assert re.search(r"^Evaluate for episode 2 total rewards is [\d.]+$", log, re.M), log
+    assert "Episode 1:" not in log
+    assert (parts / "summary_2.json").is_file()

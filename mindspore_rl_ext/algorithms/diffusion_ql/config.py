@@ -42,6 +42,7 @@ DEFAULT_CONFIG = {
         "action_clip": None,            # DQL does not clip dataset actions
         "normalize_observations": False,
         "batch_size": 256,
+        "toy_dataset_size": 1_000_000,  # the 2-D bandit toy (env_name 8gaussians/rings/swissroll)
     },
     "policy_params": {
         "T": 5,
@@ -103,9 +104,10 @@ DEFAULT_CONFIG = {
 }
 
 
-def load_config(env_yaml=None, algo_yaml=None, overrides=None):
-    """Defaults <- ENV_YAML <- ALGO_YAML <- overrides (dict, e.g. from the command line)."""
-    config = apply_yaml(apply_yaml(DEFAULT_CONFIG, env_yaml), algo_yaml)
+def load_config(env_yaml=None, algo_yaml=None, overrides=None, defaults=None):
+    """Defaults (``DEFAULT_CONFIG`` unless given) <- ENV_YAML <- ALGO_YAML <- overrides
+    (dict, e.g. from the command line)."""
+    config = apply_yaml(apply_yaml(defaults or DEFAULT_CONFIG, env_yaml), algo_yaml)
     if overrides:
         config = merge_strict(config, overrides, "command line")
     return resolve_and_validate(config)
@@ -148,6 +150,8 @@ def resolve_and_validate(config):
             "ood_weight must be >= 0 and ood_max_weight > 0")
     dp["reward_tune"] = reward_transform_name(dp["reward_tune"], "dataset_params.reward_tune")
     require(dp["batch_size"] >= 1, "dataset_params.batch_size", f"must be >= 1, got {dp['batch_size']}")
+    require(isinstance(dp["toy_dataset_size"], int) and dp["toy_dataset_size"] >= 1,
+            "dataset_params.toy_dataset_size", f"must be an int >= 1, got {dp['toy_dataset_size']!r}")
     require(isinstance(pp["T"], int) and pp["T"] >= 1, "policy_params.T", f"must be an int >= 1, got {pp['T']!r}")
     require(pp["beta_schedule"] in ("vp", "linear", "cosine"), "policy_params.beta_schedule",
             f"must be vp, linear or cosine, got {pp['beta_schedule']!r}")
@@ -216,11 +220,19 @@ def update_params(config):
 
 
 def algorithm_config(config):
-    """MindSpore-Reinforcement-shaped algorithm_config."""
+    """MindSpore-Reinforcement-shaped algorithm_config. For a bandit-toy ``env_name``
+    (8gaussians, rings, swissroll) the replay buffer generates the toy's data and the
+    environments score actions at the single state (``envs.bandit_toy``)."""
     from mindspore_rl_ext.algorithms.diffusion_ql.diffusion_ql import (
-        DiffusionQLActor, DiffusionQLLearner, DiffusionQLPolicyAndNetwork,
-        DiffusionReplayBuffer)
+        BanditToyReplayBuffer, DiffusionQLActor, DiffusionQLLearner,
+        DiffusionQLPolicyAndNetwork, DiffusionReplayBuffer)
+    from mindspore_rl_ext.envs.bandit_toy import TOY_DATASETS, BanditEnvironment
     from mindspore_rl_ext.envs.gym_environment import GymEnvironment
+
+    buffer_type, env_type, buffer_params = DiffusionReplayBuffer, GymEnvironment, config["dataset_params"]
+    if config["env_name"] in TOY_DATASETS:
+        buffer_type, env_type = BanditToyReplayBuffer, BanditEnvironment
+        buffer_params = dict(buffer_params, dataset=config["env_name"], seed=config["seed"])
 
     pn_params = dict(config["policy_params"], algo=config["algo"])
     learner_params = dict(update_params(config), seed=config["seed"],
@@ -234,9 +246,9 @@ def algorithm_config(config):
     eval_env = dict(config["eval_env_params"], seed=config["seed"] + 100)
     collect_env = dict(config["collect_env_params"], seed=config["seed"] + 200)
     return {
-        "replay_buffer": {"type": DiffusionReplayBuffer, "params": config["dataset_params"]},
-        "collect_environment": {"type": GymEnvironment, "params": collect_env},
-        "eval_environment": {"type": GymEnvironment, "params": eval_env},
+        "replay_buffer": {"type": buffer_type, "params": buffer_params},
+        "collect_environment": {"type": env_type, "params": collect_env},
+        "eval_environment": {"type": env_type, "params": eval_env},
         "policy_and_network": {"type": DiffusionQLPolicyAndNetwork, "params": pn_params},
         "learner": {"type": DiffusionQLLearner, "params": learner_params},
         "actor": {"type": DiffusionQLActor, "params": actor_params},

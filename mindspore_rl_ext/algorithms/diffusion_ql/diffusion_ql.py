@@ -45,6 +45,18 @@ class DiffusionReplayBuffer:
         return self.base.normalized_score(returns)
 
 
+class BanditToyReplayBuffer(DiffusionReplayBuffer):
+    """The 2-D bandit toy's generated dataset (``envs.bandit_toy.toy_transitions``):
+    DiffusionReplayBuffer's params with ``dataset`` a toy name, ``toy_dataset_size`` and
+    ``seed``."""
+
+    def __init__(self, params):
+        from mindspore_rl_ext.envs.bandit_toy import toy_transitions
+
+        data = toy_transitions(params["dataset"], params["toy_dataset_size"], params["seed"])
+        super().__init__(dict(params, dataset=data))
+
+
 class DiffusionQLPolicyAndNetwork:
     """``params``: T, beta_schedule, hidden_dim, critic_hidden_dim, max_action, algo."""
 
