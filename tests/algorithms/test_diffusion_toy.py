@@ -16,9 +16,9 @@ from mindspore_rl_ext.algorithms.diffusion_ql.session import results_dir
 from mindspore_rl_ext.algorithms.diffusion_ql.toy import (build_toy, evaluate_toy, load_toy,
                                                           toy_config, train_toy)
 from mindspore_rl_ext.core import checkpoint as ckpt
-from mindspore_rl_ext.core.errors import CheckpointError
-from mindspore_rl_ext.envs.bandit_toy import (GAUSSIAN_CENTRES, make_toy_dataset, reward_fn,
-                                              sample_actions)
+from mindspore_rl_ext.core.errors import CheckpointError, ConfigError
+from mindspore_rl_ext.envs.bandit_toy import (GAUSSIAN_CENTRES, BanditEnvironment,
+                                              make_toy_dataset, reward_fn, sample_actions)
 
 
 class _Log:
@@ -56,6 +56,32 @@ def test_rings_and_swissroll_datasets():
     a, r = sample_actions("swissroll", 4000, np.random.default_rng(0))
     np.testing.assert_allclose(r, (a ** 2).sum(1) / 9)
     assert np.abs(a).max() < 4.5
+
+
+# ----------------------------------------------------------------------------- config
+def test_toy_config_is_diffusion_ql_config_with_the_toy_rows():
+    cfg = toy_config("rings", {"algo": "qg", "learner_params": {"eta": 1.5}})
+    assert cfg["hyperparameter_row"] == "rings" and cfg["trainer_params"]["num_epochs"] == 200
+    assert (cfg["learner_params"]["lr"], cfg["learner_params"]["gn"]) == (3e-4, 2.0)
+    assert cfg["learner_params"]["eta"] == 1.5 and cfg["learner_params"]["discount"] == 0.0
+    assert cfg["policy_params"]["max_action"] == 4.5 and cfg["algo"] == "qg"
+    with pytest.raises(ConfigError, match="'hopper' is not a toy dataset"):
+        toy_config("hopper")
+    with pytest.raises(ConfigError, match="dataset_params.toy_dataset_size.*>= 1, got 0"):
+        toy_config("rings", {"dataset_params": {"toy_dataset_size": 0}})
+    with pytest.raises(ConfigError, match="bandit environment 'Hopper-v5' is not one of"):
+        BanditEnvironment({"name": "Hopper-v5"})
+
+
+def test_bandit_environment_returns_the_reward_of_the_action_at_state_0():
+    env = BanditEnvironment({"name": "8gaussians"})
+    seen = []
+
+    def policy(obs):
+        seen.append(obs)
+        return np.tile((GAUSSIAN_CENTRES[7] / 1.414)[None], (len(obs), 1))
+    np.testing.assert_allclose(env.run_episodes(policy, 5), np.ones(5))
+    assert seen[0].shape == (5, 2) and not seen[0].any()
 
 
 # ----------------------------------------------------------------------------- runs
