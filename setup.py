@@ -21,7 +21,9 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "gymnasium-robotics>=1.4.2"],
+        # PointMaze datasets and evaluation envs (mindspore_rl_ext.data.pointmaze)
+        "pointmaze": ["gymnasium-robotics>=1.4.2"],
         # PNG plots of the 2-D bandit toy (example/diffusion_ql/bandit_toy.py); optional
         "plots": ["matplotlib>=3.7"],
     },
