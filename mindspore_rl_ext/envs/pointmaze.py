@@ -14,6 +14,9 @@ so the goal is fixed and never resampled and an episode runs its full 300 / 600 
 steps; the return is the number of steps within 0.45 of the goal (sparse) or the sum of
 exp(-distance) (dense). Reset: a uniform free cell other than the goal cell, +-0.25 noise.
 """
+import contextlib
+import os
+
 import gymnasium as gym
 import numpy as np
 
@@ -83,9 +86,13 @@ def make_pointmaze(maze: str, dense: bool, continuing_task: bool = True,
     """A gymnasium-robotics PointMazeEnv (Dict observations, no time limit)."""
     if maze not in MAZE_SPECS:
         raise ValueError(f"maze '{maze}' is not one of {MAZES}")
-    return _robotics().envs.maze.point_maze.PointMazeEnv(maze_map=maze_map(maze, eval_goal),
-                        reward_type="dense" if dense else "sparse",
-                        continuing_task=continuing_task, reset_target=reset_target)
+    env = _robotics().envs.maze.point_maze.PointMazeEnv(
+        maze_map=maze_map(maze, eval_goal), reward_type="dense" if dense else "sparse",
+        continuing_task=continuing_task, reset_target=reset_target)
+    # the model is loaded: drop the maze XML gymnasium-robotics leaves in the temp folder
+    with contextlib.suppress(OSError):
+        os.remove(env.tmp_xml_file_path)
+    return env
 
 
 def make_eval_env(maze: str, dense: bool) -> gym.Env:
