@@ -37,7 +37,7 @@ def maze_stats(ds):
         "episodes_per_1m_steps": round(len(lengths) * 1e6 / len(ds), 1),
         "success_fraction_of_episodes": round(float(ds.terminals.sum() / len(lengths)), 4),
         "episode_length": {"mean": round(float(lengths.mean()), 1),
-                           **{f"p{q}": float(np.percentile(lengths, q)) for q in (10, 50, 90)}},
+                           **{f"p{q}": round(float(np.percentile(lengths, q)), 1) for q in (10, 50, 90)}},
         "mean_episode_return": round(float(returns.mean()), 3),
         "mean_speed_per_step": round(float(steps.mean()), 4),
         "max_jump_in_episode": round(float(steps.max()), 4),

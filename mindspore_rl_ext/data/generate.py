@@ -17,11 +17,11 @@ waypoint planner and a noisy PD controller toward random goals, episodes split a
 success, as Minari's D4RL/pointmaze; ``--steps`` controller steps in all;
 ``--ref-episodes`` evaluation episodes per reference score.
 
-Id ``msrl_ext/<env>/<level>-v0`` unless ``--dataset-id``. MuJoCo envs: Episodes last at most 1000 steps
-(time limit -> truncation); the last episode is cut at the step budget and marked
-truncated, so a dataset holds exactly ``--steps`` steps per policy. Deterministic for a
-seed: ``SeedSequence(seed)`` feeds one Generator for the per-episode ``env.reset(seed=...)``
-seeds and one for the actions.
+Id ``msrl_ext/<env>/<level>-v0`` unless ``--dataset-id``. MuJoCo envs: episodes last at
+most 1000 steps (time limit -> truncation); the last episode is cut at the step budget and
+marked truncated, so a dataset holds exactly ``--steps`` steps per policy. Deterministic
+for a seed: ``SeedSequence(seed)`` feeds one Generator for the per-episode
+``env.reset(seed=...)`` seeds and one for the actions.
 """
 import argparse
 import importlib.metadata

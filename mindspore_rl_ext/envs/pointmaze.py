@@ -55,7 +55,6 @@ def maze_map(maze: str, eval_goal: bool = False) -> list:
     """The gymnasium-robotics layout of maze (1 = wall, 0 = free); with eval_goal, the D4RL
     goal cell holds 'g', the only goal location."""
     maps = _robotics().envs.maze.maps
-
     layout = [list(row) for row in {"umaze": maps.U_MAZE, "medium": maps.MEDIUM_MAZE,
                                     "large": maps.LARGE_MAZE}[maze]]
     if eval_goal:
