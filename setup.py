@@ -22,11 +22,13 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray==2.40.0",
-                 "tensorboardX>=2.6"],
+                 "tensorboardX>=2.6", "gymnasium-robotics>=1.4.2"],
         # python -m mindspore_rl_ext.sweep (Ray) and its report (learning-curve PNGs)
         "sweep": ["ray==2.40.0", "matplotlib>=3.7"],
         # trainer_params.tensorboard / sweep --tensorboard: TensorBoard event files
         "tensorboard": ["tensorboardX>=2.6"],
+        # PointMaze datasets and evaluation envs (mindspore_rl_ext.data.pointmaze)
+        "pointmaze": ["gymnasium-robotics>=1.4.2"],
         # PNG plots of the 2-D bandit toy (example/diffusion_ql/bandit_toy.py); optional
         "plots": ["matplotlib>=3.7"],
     },

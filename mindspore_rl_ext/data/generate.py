@@ -11,13 +11,20 @@ expert one, as in D4RL), ``medium-replay`` (the SAC trainer's replay buffer, imp
 ``--from-transitions hopper_medium_replay.npz``; its rows must be in time order, episodes
 split at terminals/timeouts). ``--from-transitions`` imports any D4RL-format file.
 
-Id ``msrl_ext/<env>/<level>-v0`` unless ``--dataset-id``. Episodes last at most 1000 steps
-(time limit -> truncation); the last episode is cut at the step budget and marked
-truncated, so a dataset holds exactly ``--steps`` steps per policy. Deterministic for a
-seed: ``SeedSequence(seed)`` feeds one Generator for the per-episode ``env.reset(seed=...)``
-seeds and one for the actions.
+PointMaze (:mod:`pointmaze`, needs gymnasium-robotics): ``--env pointmaze --level umaze``
+(sparse) or ``umaze-dense`` (dense), likewise ``medium[-dense]``, ``large[-dense]``: a
+waypoint planner and a noisy PD controller toward random goals, episodes split at each
+success, as Minari's D4RL/pointmaze; ``--steps`` controller steps in all;
+``--ref-episodes`` evaluation episodes per reference score.
+
+Id ``msrl_ext/<env>/<level>-v0`` unless ``--dataset-id``. MuJoCo envs: episodes last at
+most 1000 steps (time limit -> truncation); the last episode is cut at the step budget and
+marked truncated, so a dataset holds exactly ``--steps`` steps per policy. Deterministic
+for a seed: ``SeedSequence(seed)`` feeds one Generator for the per-episode
+``env.reset(seed=...)`` seeds and one for the actions.
 """
 import argparse
+import importlib.metadata
 import os
 import sys
 
@@ -31,12 +38,13 @@ from tqdm import tqdm
 import mindspore_rl_ext
 from mindspore_rl_ext.core.errors import DatasetError, MsRlExtError
 from mindspore_rl_ext.core.files import file_sha256
-from mindspore_rl_ext.data import behaviour, minari_io, scores
+from mindspore_rl_ext.data import behaviour, minari_io, pointmaze, scores
 from mindspore_rl_ext.data.d4rl_hdf5 import load_d4rl_hdf5
 
 ENV_IDS = {"hopper": "Hopper-v5", "walker2d": "Walker2d-v5",
            "halfcheetah": "HalfCheetah-v5", "ant": "Ant-v5"}
 LEVELS = ("random", "medium", "expert", "medium-expert", "medium-replay")
+POINTMAZE = "pointmaze"
 MAX_EPISODE_STEPS = 1000
 
 
@@ -58,15 +66,23 @@ class UniformPolicy:
 
 
 def generate_dataset(env, level, steps=1_000_000, seed=0, dataset_root=None, dataset_id=None,
-                     force=False, policy_dir=None, progress=True, from_transitions=None):
+                     force=False, policy_dir=None, progress=True, from_transitions=None,
+                     ref_episodes=pointmaze.REF_EPISODES):
     """Collect (or import) and write the dataset; returns its folder.
 
     policy_dir: where to find <env>_<level>.npz instead of the package's
     behaviour_policies/; from_transitions: a D4RL-format .hdf5/.npz (the SAC trainer's
     replay dump) whose episodes are written as they are; steps and seed are then unused.
+    ref_episodes: evaluation episodes per reference score (pointmaze only).
     """
+    if env == POINTMAZE:
+        if policy_dir is not None or from_transitions is not None:
+            raise DatasetError("--env pointmaze takes neither --policy-dir nor "
+                               "--from-transitions (its behaviour policy is the controller)")
+        return _generate_pointmaze(level, steps, seed, dataset_root, dataset_id, force,
+                                   progress, ref_episodes)
     if env not in ENV_IDS:
-        raise DatasetError(f"--env '{env}' is not one of {sorted(ENV_IDS)}")
+        raise DatasetError(f"--env '{env}' is not one of {sorted(ENV_IDS)} or '{POINTMAZE}'")
     if level not in LEVELS:
         raise DatasetError(f"--level '{level}' is not one of {LEVELS}")
     if level == "medium-replay" and from_transitions is None:
@@ -88,15 +104,44 @@ def generate_dataset(env, level, steps=1_000_000, seed=0, dataset_root=None, dat
                           gymnasium_version=gym.__version__, mujoco_version=mujoco.__version__,
                           ref_scores="D4RL (d4rl/infos.py)")
         ref_min, ref_max = scores.D4RL_REF_SCORES[env]
-        with tqdm(total=total, desc=dataset_id, unit="step", disable=not progress) as bar:
-            return minari_io.write_minari(
-                dataset_id, _progress(episodes, bar), gym_env, dataset_root=dataset_root,
-                force=force, ref_min_score=ref_min, ref_max_score=ref_max,
-                algorithm_name=f"{level} behaviour policy",
-                description=f"{ENV_IDS[env]}, level {level}: {description}; mindspore_rl_ext",
-                metadata={"msrl_ext": provenance})
+        return _write(dataset_id, total, episodes, gym_env, dataset_root, force, progress,
+                      (ref_min, ref_max), f"{level} behaviour policy",
+                      f"{ENV_IDS[env]}, level {level}: {description}", provenance)
     finally:
         gym_env.close()
+
+
+def _generate_pointmaze(level, steps, seed, dataset_root, dataset_id, force, progress,
+                        ref_episodes):
+    """Collect and write a pointmaze level (see :mod:`pointmaze`)."""
+    dataset_id = dataset_id or dataset_id_for(POINTMAZE, level)
+    minari_io.check_dataset_id(dataset_id)
+    episodes, eval_env, refs, provenance = pointmaze.dataset_parts(level, steps, seed,
+                                                                   ref_episodes)
+    provenance.update(env=POINTMAZE, env_id=eval_env.spec.id, level=level,
+                      package_version=mindspore_rl_ext.__version__,
+                      gymnasium_version=gym.__version__, mujoco_version=mujoco.__version__,
+                      gymnasium_robotics_version=importlib.metadata.version(
+                          "gymnasium-robotics"))
+    try:
+        return _write(dataset_id, steps, episodes, eval_env, dataset_root, force, progress,
+                      (refs["ref_min_score"], refs["ref_max_score"]),
+                      "waypoint planner + noisy PD controller",
+                      f"{provenance['collection_env_id']} toward random goals, level {level}: "
+                      f"{steps} steps, seed {seed}", provenance)
+    finally:
+        eval_env.close()
+
+
+def _write(dataset_id, total, episodes, gym_env, dataset_root, force, progress, ref_scores,
+           algorithm_name, description, provenance):
+    """write_minari with a progress bar over the steps; returns the dataset folder."""
+    with tqdm(total=total, desc=dataset_id, unit="step", disable=not progress) as bar:
+        return minari_io.write_minari(
+            dataset_id, _progress(episodes, bar), gym_env, dataset_root=dataset_root,
+            force=force, ref_min_score=ref_scores[0], ref_max_score=ref_scores[1],
+            algorithm_name=algorithm_name, description=f"{description}; mindspore_rl_ext",
+            metadata={"msrl_ext": provenance})
 
 
 def _collected(env, level, steps, seed, gym_env, policy_dir):
@@ -179,9 +224,13 @@ def _policy_record(level, policy):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.data.generate",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--env", required=True, choices=sorted(ENV_IDS))
-    parser.add_argument("--level", required=True, choices=LEVELS)
+    parser.add_argument("--env", required=True, choices=sorted(ENV_IDS) + [POINTMAZE])
+    parser.add_argument("--level", required=True, choices=LEVELS + pointmaze.LEVELS,
+                        help=f"MuJoCo: {', '.join(LEVELS)}; pointmaze: "
+                             f"{', '.join(pointmaze.LEVELS)}")
     parser.add_argument("--steps", type=int, default=1_000_000, help="steps per policy")
+    parser.add_argument("--ref-episodes", type=int, default=pointmaze.REF_EPISODES,
+                        help="pointmaze: evaluation episodes per reference score")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dataset-root", default=None,
                         help="Minari root (default: $MINARI_DATASETS_PATH or ~/.minari/datasets)")
@@ -198,7 +247,8 @@ def main(argv=None):
         path = generate_dataset(args.env, args.level, args.steps, args.seed, args.dataset_root,
                                 args.dataset_id, args.force, args.policy_dir,
                                 progress=not args.no_progress,
-                                from_transitions=args.from_transitions)
+                                from_transitions=args.from_transitions,
+                                ref_episodes=args.ref_episodes)
     except MsRlExtError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

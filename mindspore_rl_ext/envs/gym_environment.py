@@ -11,6 +11,7 @@ AsyncVectorEnv measured slower on 2 cores."""
 import gymnasium as gym
 import numpy as np
 
+import mindspore_rl_ext.envs.pointmaze  # noqa: F401  registers the msrl_ext/PointMaze_* ids
 from mindspore_rl_ext.core.errors import ConfigError
 
 

@@ -59,10 +59,13 @@ def test_iql_locomotion_reward_scale_matches_numpy():
     np.testing.assert_allclose(buffer.rewards, expected, rtol=1e-6)
 
 
-def test_iql_antmaze_rewards_minus_one(tmp_path):
-    (tmp_path / "antmaze.yaml").write_text("domain: antmaze\n")
-    cfg = load_config(str(tmp_path / "antmaze.yaml"))
+@pytest.mark.parametrize("domain", ["antmaze", "pointmaze"])
+def test_iql_sparse_reward_domains_rewards_minus_one(tmp_path, domain):
+    (tmp_path / "sparse.yaml").write_text(f"domain: {domain}\n")
+    cfg = load_config(str(tmp_path / "sparse.yaml"))
     assert cfg["dataset_params"]["reward_transform"] == "iql_antmaze"
+    # the IQL paper's AntMaze settings (ikostrikov/implicit_q_learning, configs/antmaze_config.py)
+    assert (cfg["learner_params"]["expectile"], cfg["learner_params"]["temperature"]) == (0.9, 10.0)
     ds = dataset_with_terminals()
     buffer = OfflineReplayBuffer(dict(cfg["dataset_params"], dataset=ds))
     np.testing.assert_allclose(buffer.rewards, ds.rewards.astype(np.float64) - 1.0, rtol=0, atol=1e-6)

@@ -7,7 +7,12 @@ left ``None`` come from the ``domain`` preset:
 |-----------------|-----------|-------------|---------------|------------------|
 | mujoco          | 0.7       | 3.0         | none          | iql_locomotion (x1000/return range) |
 | antmaze         | 0.9       | 10.0        | none          | iql_antmaze (r - 1) |
+| pointmaze       | 0.9       | 10.0        | none          | iql_antmaze (r - 1) |
 | kitchen, adroit | 0.7       | 0.5         | 0.1           | none             |
+
+``pointmaze`` is IQL's sparse-reward (AntMaze) preset under the name of the generated
+``msrl_ext/pointmaze/*`` datasets (goal reached = termination with reward 1, so r - 1 makes
+every other step cost 1); on the dense levels r - 1 = exp(-d) - 1 keeps that shape.
 
 ``dataset_params.reward_transform`` takes a name of the shared registry
 (``mindspore_rl_ext.data.transforms.REWARD_TRANSFORMS``); the old spelling ``mujoco`` is
@@ -22,6 +27,7 @@ from mindspore_rl_ext.data.transforms import reward_transform_name
 DOMAINS = {
     "mujoco": {"expectile": 0.7, "temperature": 3.0, "dropout_rate": None, "reward_transform": "iql_locomotion"},
     "antmaze": {"expectile": 0.9, "temperature": 10.0, "dropout_rate": None, "reward_transform": "iql_antmaze"},
+    "pointmaze": {"expectile": 0.9, "temperature": 10.0, "dropout_rate": None, "reward_transform": "iql_antmaze"},
     "kitchen": {"expectile": 0.7, "temperature": 0.5, "dropout_rate": 0.1, "reward_transform": "none"},
     "adroit": {"expectile": 0.7, "temperature": 0.5, "dropout_rate": 0.1, "reward_transform": "none"},
 }
