@@ -18,7 +18,7 @@ evaluation) or ``stochastic`` (softmax(eta * score), the online sampler).
 import copy
 
 from mindspore_rl_ext.algorithms.idql.update import ALGOS
-from mindspore_rl_ext.algorithms.iql.config import DOMAINS
+from mindspore_rl_ext.algorithms.iql.config import DEFAULT_CONFIG as IQL_DEFAULT_CONFIG, DOMAINS
 from mindspore_rl_ext.core.config import apply_yaml, require
 from mindspore_rl_ext.data.transforms import reward_transform_name
 
@@ -73,17 +73,7 @@ DEFAULT_CONFIG = {
         "sampler_eta": 1.0,
         "temperature": 1.0,
     },
-    "trainer_params": {
-        "ckpt_path": "./ckpt",
-        "n_steps_per_episode": 1000,
-        "save_per_episode": 5,
-        "eval_per_episode": 5,
-        "num_evaluate_episode": 10,
-        "max_ckpt_num": 5,
-        "loss_freq": 1,
-        "vectorized_eval": True,
-        "tensorboard": False,           # also TensorBoard event files beside metrics.csv
-    },
+    "trainer_params": copy.deepcopy(IQL_DEFAULT_CONFIG["trainer_params"]),  # IQL's runtime
 }
 
 
