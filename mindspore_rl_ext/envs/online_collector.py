@@ -1,7 +1,8 @@
-"""Online transitions for offline-to-online fine-tuning: a policy's steps in a saveable
-environment (:class:`~mindspore_rl_ext.envs.online.OnlineEnvironment`), kept on the host so
-that a checkpoint holds them and the environment's mid-episode state, and a resumed run
-collects exactly what an uninterrupted one would."""
+"""Online transitions for offline-to-online fine-tuning (Diffusion-QL, IDQL/AlignIQL): a
+policy's steps in an environment, kept on the host so that a checkpoint holds them. With a
+saveable environment (:class:`~mindspore_rl_ext.envs.online.OnlineEnvironment`) the
+environment's mid-episode state is saved as well, and a resumed run collects exactly what an
+uninterrupted one would."""
 import numpy as np
 
 COLUMNS = ("obs", "act", "rew", "next_obs", "not_done")
@@ -9,15 +10,18 @@ COLUMNS = ("obs", "act", "rew", "next_obs", "not_done")
 
 class OnlineCollector:
     """``collect(policy, n)`` steps ``env`` (reset with ``seed`` on first use) with
-    ``policy(obs (1, S)) -> (1, A)``; :meth:`state` / :meth:`load_state` save and restore
-    the rows, the environment, the current observation and the running return."""
+    ``policy(obs (1, S)) -> (1, A)``, actions clipped to the action space. ``rows``: the
+    transitions of an earlier run ({column: array}), kept ahead of the new ones.
+    :meth:`state` / :meth:`load_state` save and restore the rows, the environment (which
+    must have ``get_state`` / ``set_state``), the current observation and the running
+    return."""
 
-    def __init__(self, env, seed: int):
+    def __init__(self, env, seed: int, rows: dict | None = None):
         self.env = env
         self.seed = int(seed)
         self.obs = None
         self.episode_return = 0.0
-        self.rows = {k: [] for k in COLUMNS}
+        self.rows = {k: [] if rows is None else [np.asarray(rows[k])] for k in COLUMNS}
 
     def collect(self, policy, n_steps: int) -> tuple:
         """({column: (n_steps, ...) float32} of the new transitions, [returns of the
@@ -25,9 +29,10 @@ class OnlineCollector:
         if self.obs is None:
             self.obs, _ = self.env.reset(seed=self.seed)
         new, returns = {k: [] for k in COLUMNS}, []
+        low, high = self.env.action_space.low, self.env.action_space.high
         for _ in range(int(n_steps)):
             obs = np.asarray(self.obs, np.float32)
-            act = np.clip(np.asarray(policy(obs[None])[0], np.float32), -1.0, 1.0)
+            act = np.clip(np.asarray(policy(obs[None])[0], np.float32), low, high)
             next_obs, rew, term, trunc, _ = self.env.step(act)
             for k, v in zip(COLUMNS, (obs, act, rew, next_obs, 0.0 if term else 1.0)):
                 new[k].append(np.asarray(v, np.float32))
