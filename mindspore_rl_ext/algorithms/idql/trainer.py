@@ -35,6 +35,7 @@ class IDQLTrainer(IQLTrainer):
         self.collector = None
         if self.online["online_episodes"] and offline_episodes is not None:
             env = OnlineEnvironment({"name": msrl.collect_environment.name})
+            # first reset: the run's seed, shifted off the evaluation episodes' seeds
             self.collector = OnlineCollector(env, msrl.eval_environment.seed + 10_000)
 
     def online_phase(self):
