@@ -40,8 +40,9 @@ def test_mixed_batches_hold_the_online_fraction():
     assert idx.shape == (50, 16) and idx.min() >= 0 and idx.max() < size
     np.testing.assert_array_equal(online.sum(1), np.full(50, 4))  # round(0.25 * 16)
     assert len(np.unique(idx[online])) > 20  # spread over the online rows
-    idx, _ = learner.draw(50, size)  # offline phase: uniform over every row
-    assert idx.shape == (50, 16)
+    learner.online_fraction = 1.0
+    idx, _ = learner.draw(50, size, learner.online_size)
+    assert idx.min() >= offline  # every row online
 
 
 @pytest.mark.parametrize("update_actor", [False, True])
