@@ -36,7 +36,9 @@ def parse_args(argv=None):
                         help="iql, or a diffusion policy with an IQL critic (idql, aligniql, "
                              "aligniql_hard)")
     parser.add_argument("--episode", type=int, required=True,
-                        help="training episodes (n_steps_per_episode gradient steps each)")
+                        help="offline training episodes (n_steps_per_episode gradient steps "
+                             "each); idql/aligniql/aligniql_hard add "
+                             "online_params.online_episodes online ones after them")
     parser.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
     parser.add_argument("--env_yaml", default=None, help="dataset/environment overrides")
     parser.add_argument("--algo_yaml", default=None, help="algorithm overrides")
@@ -68,7 +70,11 @@ def main(argv=None):
                  f"domain {config['domain']}, {args.episode} episodes x "
                  f"{config['trainer_params']['n_steps_per_episode']} steps, "
                  f"checkpoints in {config['trainer_params']['ckpt_path']}")
-        session.run(trainer_class, episode=args.episode, resume=args.resume)
+        online = config.get("online_params", {}).get("online_episodes", 0)
+        if online:
+            log.info(f"then {online} online episodes x "
+                     f"{config['online_params']['env_steps_per_episode']} environment steps")
+        session.run(trainer_class, episode=args.episode + online, resume=args.resume)
         log.info("train end")
 
     from mindspore_rl_ext.core.cli import run_main

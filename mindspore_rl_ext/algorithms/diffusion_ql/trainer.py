@@ -23,6 +23,7 @@ from mindspore_rl_ext.core.files import read_errors_as
 from mindspore_rl_ext.core.trainer import Trainer
 from mindspore_rl_ext.core.training_loop import DATASET_PREFIX
 from mindspore_rl_ext.envs.gym_environment import make_env
+from mindspore_rl_ext.envs.online_collector import COLUMNS, OnlineCollector
 
 ONLINE_FILE = "online_buffer"
 
@@ -42,9 +43,8 @@ class DiffusionQLTrainer(Trainer):
         buffer = msrl.replay_buffer
         if params.get("normalize_observations"):
             msrl.actor.set_observation_normalizer(buffer.obs_mean, buffer.obs_std)
-        self._env = None
-        self._obs = None
-        self._online_rows = {k: [] for k in ("obs", "act", "rew", "next_obs", "not_done")}
+        self._collector = None  # built on the first online episode
+        self._restored_rows = None  # online rows of a resumed run, until then
 
     # ---- training
     def online_phase(self):
@@ -53,35 +53,22 @@ class DiffusionQLTrainer(Trainer):
 
     def collect(self, n_steps):
         """Run the current policy for n_steps env steps; append the transitions."""
-        if self._env is None:
-            self._env = make_env(self.msrl.collect_environment.name)
-            self._obs, _ = self._env.reset(seed=self.msrl.collect_environment.seed + self.episode)
-        env, rows = self._env, {k: [] for k in self._online_rows}
-        low, high = env.action_space.low, env.action_space.high
-        returns, ep_ret = [], 0.0
-        for _ in range(int(n_steps)):
-            act = np.clip(self.msrl.actor.get_action(np.asarray(self._obs, np.float32)[None])[0],
-                          low, high)
-            next_obs, rew, term, trunc, _ = env.step(act)
-            for k, v in (("obs", self._obs), ("act", act), ("rew", rew), ("next_obs", next_obs),
-                         ("not_done", 0.0 if term else 1.0)):
-                rows[k].append(np.asarray(v, np.float32))
-            ep_ret += float(rew)
-            self._obs = next_obs
-            if term or trunc:
-                returns.append(ep_ret)
-                ep_ret = 0.0
-                self._obs, _ = env.reset()
-        arrays = {k: np.stack(v) for k, v in rows.items()}
+        if self._collector is None:
+            self._collector = OnlineCollector(make_env(self.msrl.collect_environment.name),
+                                              self.msrl.collect_environment.seed + self.episode,
+                                              self._restored_rows)
+        arrays, returns = self._collector.collect(self.msrl.actor.get_action, n_steps)
         buf = self.msrl.replay_buffer
         obs = buf.normalize(arrays["obs"]) if self.params.get("normalize_observations") else arrays["obs"]
         nobs = (buf.normalize(arrays["next_obs"]) if self.params.get("normalize_observations")
                 else arrays["next_obs"])
         size = self.msrl.learner.add_transitions(obs, arrays["act"], arrays["rew"], nobs,
                                                  arrays["not_done"])
-        for k in rows:
-            self._online_rows[k].append(arrays[k])
         return size, returns
+
+    def online_rows(self):
+        """Every online transition so far ({column: array}), None if none."""
+        return self._collector.arrays() if self._collector is not None else self._restored_rows
 
     def train_one_episode(self):
         if self.early_stopped:  # resumed from a run that had stopped early
@@ -105,9 +92,10 @@ class DiffusionQLTrainer(Trainer):
             self.save_checkpoint(self.episode)
             return None
         finally:
-            if self._env is not None:
-                self._env.close()
-                self._env = None
+            if self._collector is not None:
+                self._restored_rows = self._collector.arrays()
+                self._collector.env.close()
+                self._collector = None
 
     # ---- evaluation
     def evaluate(self):
@@ -142,10 +130,10 @@ class DiffusionQLTrainer(Trainer):
 
     def save_checkpoint(self, episode):
         super().save_checkpoint(episode)
-        if self._online_rows["rew"]:
+        rows = self.online_rows()
+        if rows is not None:
             folder = os.path.join(self.ckpt_root, ONLINE_FILE)
-            ckpt.save_arrays(os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"),
-                             {k: np.concatenate(v) for k, v in self._online_rows.items()})
+            ckpt.save_arrays(os.path.join(folder, f"{ONLINE_FILE}_{episode}.npz"), rows)
             kept = set(ckpt.complete_steps(self.ckpt_root, self._network_names()))
             for name in os.listdir(folder):  # follow the checkpoints' retention
                 stem = name[len(ONLINE_FILE) + 1:-len(".npz")]
@@ -158,15 +146,14 @@ class DiffusionQLTrainer(Trainer):
         if episode and os.path.isfile(path):
             with read_errors_as(CheckpointError, f"online transitions file '{path}' is "
                                                  f"truncated or corrupt"), np.load(path) as data:
-                arrays = {k: data[k] for k in self._online_rows}
+                arrays = {k: data[k] for k in COLUMNS}
             buf = self.msrl.replay_buffer
             norm = self.params.get("normalize_observations")
             self.msrl.learner.add_transitions(
                 buf.normalize(arrays["obs"]) if norm else arrays["obs"], arrays["act"],
                 arrays["rew"], buf.normalize(arrays["next_obs"]) if norm else arrays["next_obs"],
                 arrays["not_done"])
-            for k in self._online_rows:
-                self._online_rows[k] = [arrays[k]]
+            self._restored_rows = arrays
             self.log.info(f"Restored {len(arrays['rew'])} online transitions from {path}")
         return episode
 

@@ -14,6 +14,14 @@ loads a frozen one with ``Iql.from_pretrained(pretrained_name, zoo_dir)``.
 steps (the references use a fixed 3e6).
 ``actor_params.selection``: ``greedy`` (argmax of the algorithm's score, the references'
 evaluation) or ``stochastic`` (softmax(eta * score), the online sampler).
+
+``online_params`` (offline-to-online): after the offline episodes, ``online_episodes``
+episodes each collect ``env_steps_per_episode`` transitions with the stochastic sampler,
+then run ``n_steps_per_episode`` updates on batches whose ``online_fraction`` share of rows
+is online (the rest offline). The update is critic-only (V, Q, Polyak, multipliers), as in
+the references; ``update_actor`` also trains the diffusion actor and its EMA (the actor's
+cosine lr then decays over the offline and online updates together). ``eval_interval``:
+evaluate every that many online episodes (0: only by ``trainer_params.eval_per_episode``).
 """
 import copy
 
@@ -72,6 +80,13 @@ DEFAULT_CONFIG = {
         "selection": "greedy",           # greedy | stochastic
         "sampler_eta": 1.0,
         "temperature": 1.0,
+    },
+    "online_params": {
+        "online_episodes": 0,            # 0: offline only
+        "env_steps_per_episode": 1000,
+        "online_fraction": 0.5,
+        "update_actor": False,
+        "eval_interval": 5,
     },
     "trainer_params": copy.deepcopy(IQL_DEFAULT_CONFIG["trainer_params"]),  # IQL's runtime
 }
@@ -149,19 +164,44 @@ def resolve_and_validate(config):
         require(_int(tp[key], 1), f"trainer_params.{key}", f"must be an int >= 1, got {tp[key]!r}")
     for key in ("save_per_episode", "eval_per_episode"):
         require(_int(tp[key], 0), f"trainer_params.{key}", f"must be an int >= 0, got {tp[key]!r}")
+    op = config["online_params"]
+    for key in ("online_episodes", "eval_interval"):
+        require(_int(op[key], 0), f"online_params.{key}", f"must be an int >= 0, got {op[key]!r}")
+    require(_int(op["env_steps_per_episode"], 1), "online_params.env_steps_per_episode",
+            f"must be an int >= 1, got {op['env_steps_per_episode']!r}")
+    require(isinstance(op["online_fraction"], (int, float)) and not isinstance(
+        op["online_fraction"], bool) and 0.0 <= op["online_fraction"] <= 1.0,
+        "online_params.online_fraction", f"must be a number in [0, 1], got {op['online_fraction']!r}")
+    require(isinstance(op["update_actor"], bool), "online_params.update_actor",
+            f"must be true or false, got {op['update_actor']!r}")
+    require(op["online_episodes"] == 0 or op["update_actor"] or cp["source"] == "joint",
+            "online_params.update_actor", "must be true when critic_params.source is "
+            "'pretrained' and online_episodes > 0 (a frozen critic leaves nothing to update)")
     return config
 
 
+def online_rows(config):
+    """Transitions the online phase collects (the device dataset's extra capacity)."""
+    op = config["online_params"]
+    return op["online_episodes"] * op["env_steps_per_episode"]
+
+
 def algorithm_config(config, episodes):
-    """MindSpore-Reinforcement-shaped algorithm_config for ``episodes`` training episodes."""
+    """MindSpore-Reinforcement-shaped algorithm_config for ``episodes`` offline training
+    episodes (the online ones of ``online_params`` follow them)."""
     from mindspore_rl_ext.algorithms.idql.idql import IDQLActor, IDQLLearner, IDQLPolicyAndNetwork
     from mindspore_rl_ext.data.offline_buffer import OfflineReplayBuffer
     from mindspore_rl_ext.envs.gym_environment import GymEnvironment
 
     lp = config["learner_params"]
-    steps = episodes * config["trainer_params"]["n_steps_per_episode"]
+    op = config["online_params"]
+    actor_episodes = episodes + (op["online_episodes"] if op["update_actor"] else 0)
+    steps = actor_episodes * config["trainer_params"]["n_steps_per_episode"]
     learner_params = dict(lp, seed=config["seed"], T=config["policy_params"]["T"],
-                          lr_decay_steps=lp["lr_decay_steps"] or steps)
+                          lr_decay_steps=lp["lr_decay_steps"] or steps,
+                          online_capacity=online_rows(config),
+                          online_fraction=op["online_fraction"],
+                          update_actor=op["update_actor"])
     network_params = dict(config["policy_params"], algo=config["algo"],
                           critic=config["critic_params"])
     return {

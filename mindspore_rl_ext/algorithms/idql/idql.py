@@ -10,7 +10,7 @@ from mindspore import Tensor, nn, ops
 from mindspore_rl_ext.algorithms.diffusion_ql.update import transition_arrays
 from mindspore_rl_ext.algorithms.idql.networks import (IDQLDiffusion, JointCritic, Multipliers,
                                                        pretrained_critic)
-from mindspore_rl_ext.algorithms.idql.update import SCORES, IDQLUpdate
+from mindspore_rl_ext.algorithms.idql.update import SCORES, IDQLOnlineUpdate, IDQLUpdate
 from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import WritableDeviceDataset
 from mindspore_rl_ext.core.weights import copy_weights
@@ -82,8 +82,11 @@ class CandidateSelector(nn.Cell):
 
 
 class IDQLLearner(Learner):
-    """Owns the compiled update and the host RNG of batch indices, diffusion steps, noise
-    and dropout seeds. ``params``: learner_params plus seed, T, online_capacity."""
+    """Owns the compiled updates (offline: :class:`IDQLUpdate`; online:
+    :class:`IDQLOnlineUpdate`, built on first use) and the host RNG of batch indices,
+    diffusion steps, noise and dropout seeds. ``params``: learner_params plus seed, T,
+    online_capacity, online_fraction, update_actor. Online rows follow the offline ones
+    in the device dataset."""
 
     def __init__(self, params, policy_and_network, replay_buffer):
         super().__init__(params, policy_and_network, replay_buffer)
@@ -97,6 +100,10 @@ class IDQLLearner(Learner):
                                  params)
         self.update.set_train(True)
         policy_and_network.ema_actor.set_train(False)
+        self.offline_size = len(replay_buffer)
+        self.online_fraction = float(params.get("online_fraction", 0.0))
+        self.update_actor = bool(params.get("update_actor", False))
+        self._online = None
         self.batch_size = replay_buffer.batch_size
         self.act_dim = replay_buffer.action_dim
         self.T = int(params["T"])
@@ -105,10 +112,15 @@ class IDQLLearner(Learner):
                         if (m not in ("critic_loss", "value_loss") or self.update.train_critic)
                         and (m not in ("alpha_loss", "beta_loss") or self.update.use_multipliers)]
 
-    def draw(self, num_steps, size):
-        """(indices, (t, noise, dropout seeds)) for ``num_steps`` steps over ``size`` rows."""
+    def draw(self, num_steps, size, online_rows=0):
+        """(indices, (t, noise, dropout seeds)) for ``num_steps`` steps over ``size`` rows;
+        with ``online_rows`` > 0 the first round(online_fraction * batch) indices of each
+        batch are drawn among the last ``online_rows`` rows, the others among the rest."""
         n, b = int(num_steps), self.batch_size
-        idx = self.rng.integers(0, size, (n, b), dtype=np.int32)
+        k = int(round(self.online_fraction * b)) if online_rows else 0
+        offline = size - online_rows
+        idx = np.concatenate([offline + self.rng.integers(0, online_rows, (n, k), dtype=np.int32),
+                              self.rng.integers(0, offline, (n, b - k), dtype=np.int32)], 1)
         t = self.rng.integers(0, self.T, (n, b), dtype=np.int32)
         noise = self.rng.standard_normal((n, b, self.act_dim), dtype=np.float32)
         seeds = self.rng.uniform(0.0, 1000.0, n).astype(np.float32)
@@ -118,6 +130,27 @@ class IDQLLearner(Learner):
         idx, extras = self.draw(num_steps, self.update.dataset.size)
         result = self.update.train_steps(idx, extras=extras)
         return {m: result[m] for m in self.metrics}
+
+    @property
+    def online_size(self):
+        """Online rows in the device dataset."""
+        return self.update.dataset.size - self.offline_size
+
+    def add_transitions(self, obs, act, rew, next_obs, not_done):
+        """Append online rows to the device dataset; returns the new size."""
+        return self.update.dataset.append({
+            "observations": obs, "actions": act, "rewards": rew,
+            "next_observations": next_obs, "not_done": not_done})
+
+    def learn_online(self, num_steps):
+        """``num_steps`` online updates on mixed batches (see :meth:`draw`)."""
+        if self._online is None:
+            self._online = IDQLOnlineUpdate(self.update, self.update_actor)
+            self._online.set_train(True)
+        idx, extras = self.draw(num_steps, self.update.dataset.size, self.online_size)
+        result = self._online.train_steps(idx, extras=extras)
+        metrics = [m for m in self.metrics if m != "actor_loss" or self.update_actor]
+        return {m: result[m] for m in metrics}
 
 
 class IDQLActor(Actor):

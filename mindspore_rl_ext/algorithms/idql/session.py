@@ -5,10 +5,12 @@ from mindspore_rl_ext.core.session import Session
 
 
 class IDQLSession(Session):
-    """``IDQLSession(log, config=config, episodes=E).run(IDQLTrainer, episode=E)``."""
+    """``IDQLSession(log, config=config, episodes=E).run(IDQLTrainer, episode=E + O)``:
+    E offline episodes, then O = ``online_params.online_episodes`` online ones."""
 
     def __init__(self, log, env_yaml=None, algo_yaml=None, config=None, episodes=1):
         self.config = config if config is not None else load_config(env_yaml, algo_yaml)
+        self.offline_episodes = episodes
         super().__init__(algorithm_config(self.config, episodes), self.config["trainer_params"],
                          log, seed=self.config["seed"])
 
@@ -26,4 +28,5 @@ class IDQLSession(Session):
 
     def make_trainer(self, msrl, class_type=IDQLTrainer):
         return class_type(msrl, self.params, self.log, self.fingerprint(msrl),
-                          self.config["actor_params"]["eval_candidate_sweep"])
+                          self.config["actor_params"]["eval_candidate_sweep"],
+                          self.offline_episodes, self.config["online_params"])

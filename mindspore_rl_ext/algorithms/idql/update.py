@@ -183,3 +183,35 @@ class IDQLUpdate(CompiledTraining):
         if self.use_multipliers:
             la, lb = self.multiplier_step(s, a)
         return actor_loss, critic_loss, value_loss, la, lb
+
+
+class IDQLOnlineUpdate(CompiledTraining):
+    """The online phase's update: ``step`` as :class:`IDQLUpdate` without the actor part
+    (V, Q and Polyak for a joint critic, the multipliers for aligniql_hard), as IDQL's and
+    AlignIQL's online fine-tuning; ``update_actor`` adds the actor step (and its EMA).
+    It runs the parts of ``offline`` (an IDQLUpdate) on its networks and optimisers, so
+    checkpoints of ``offline`` hold its state too."""
+
+    METRICS = IDQLUpdate.METRICS
+
+    def __init__(self, offline, update_actor):
+        super().__init__(offline.dataset, auto_prefix=False)  # keep the shared names
+        self.offline = offline
+        self.update_actor = bool(update_actor)
+        self.train_critic = offline.train_critic
+        self.use_multipliers = offline.use_multipliers
+
+    def step(self, s, a, r, s2, not_done, t, noise, drop_seed):
+        actor_loss = ops.zeros((), ms.float32)
+        critic_loss = ops.zeros((), ms.float32)
+        value_loss = ops.zeros((), ms.float32)
+        la = ops.zeros((), ms.float32)
+        lb = ops.zeros((), ms.float32)
+        if self.update_actor:
+            actor_loss = self.offline.actor_step(s, a, t, noise, drop_seed)
+        if self.train_critic:
+            value_loss = self.offline.value_step(s, a)
+            critic_loss = self.offline.critic_step(s, a, r, s2, not_done)
+        if self.use_multipliers:
+            la, lb = self.offline.multiplier_step(s, a)
+        return actor_loss, critic_loss, value_loss, la, lb

@@ -249,7 +249,7 @@ def test_one_step_updates_ema_at_rate_0001_and_targets_by_polyak():
 def test_pretrained_critic_is_frozen_and_maps_observations():
     from mindspore_rl_ext.utils.valuefuncs.iql import Iql
 
-    cfg = small_config("aligniql", source="pretrained", pretrained_name="msrl_ext/hopper/medium-v0")
+    cfg = small_config("aligniql", source="pretrained", pretrained_name="default")
     cfg["dataset_params"]["normalize_observations"] = True
     msrl = components(cfg)
     critic = msrl.policy_and_network.critic
@@ -259,7 +259,7 @@ def test_pretrained_critic_is_frozen_and_maps_observations():
     for k, cell in critic.networks().items():
         for name, value in values(cell).items():
             np.testing.assert_array_equal(value, before[k][name], err_msg=f"{k}.{name}")
-    iql, params = Iql.from_pretrained("msrl_ext/hopper/medium-v0")
+    iql, params = Iql.from_pretrained("default")
     buf = msrl.replay_buffer
     obs, act = buf.observations[:5], buf.actions[:5]
     raw = obs * buf.obs_std + buf.obs_mean
