@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -29,10 +30,16 @@ NUMBER = r"-?(?:[\d.]+(?:e[-+]?\d+)?|nan|inf)"
 
 
 def _load(path, name):
-    """Import ``path`` (an entry-point script) under a unique module name."""
+    """Import ``path`` (an entry-point script) under a unique module name, with its folder
+    on sys.path as when it runs as a script (eval.py imports train.py beside it)."""
+    folder = os.path.dirname(os.path.join(ROOT, path))
     spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return module
 
 

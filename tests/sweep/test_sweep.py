@@ -233,7 +233,7 @@ def test_cluster_with_address_records_a_failing_run_and_finishes_the_others(data
 
 
 @pytest.mark.parametrize("change, message", [
-    ("algorithms: [iql, dql]", "algorithms[1]: unknown algorithm 'dql'; known: iql, bc, diffusion_ql"),
+    ("algorithms: [iql, dql]", "algorithms[1]: unknown algorithm 'dql'; known: iql, bc, idql, aligniql, aligniql_hard, diffusion_ql"),
     ("overrides: {trainer_params: {n_step_per_episode: 5}}",
      "algorithm 'iql', dataset 'tiny': overrides.trainer_params: unknown key 'n_step_per_episode' "
      "(did you mean 'n_steps_per_episode'?)"),
