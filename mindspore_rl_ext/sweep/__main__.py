@@ -48,7 +48,8 @@ def check_out(out: str, sweep) -> tuple[list, list[str]]:
         raise ConfigError(f"OUT '{out}' holds runs made with other settings than "
                           f"'{sweep.path}':\n  " + "\n  ".join(conflicts)
                           + "\nuse another --out, or remove those run folders")
-    return todo, grid_diff(read_json(os.path.join(out, SWEEP_FILE)), sweep.grid())
+    last_grid = read_json(os.path.join(out, SWEEP_FILE))
+    return todo, grid_diff(last_grid, sweep.grid()) if last_grid else []
 
 
 def main(argv=None) -> int:

@@ -196,6 +196,8 @@ def test_changed_grid_in_same_out_says_what_differs(swept, data):
     todo, notes = check_out(out, more)
     assert [r.key for r in todo] == ["iql/tiny/seed2", "bc/tiny/seed2"]
     assert notes == ["seeds added: 2"]
+    _, fresh_notes = check_out(os.path.join(out, "fresh"), more)
+    assert fresh_notes == []  # a first start has no earlier grid to compare with
 
 
 def _free_port():
