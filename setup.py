@@ -21,7 +21,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray==2.40.0",
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6", "matplotlib>=3.7", "ray==2.40.0",
                  "tensorboardX>=2.6", "gymnasium-robotics>=1.4.2"],
         # python -m mindspore_rl_ext.sweep (Ray) and its report (learning-curve PNGs)
         "sweep": ["ray==2.40.0", "matplotlib>=3.7"],

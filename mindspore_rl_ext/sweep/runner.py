@@ -88,7 +88,8 @@ def connect(address: str = None, num_cpus: int = None) -> None:
     import ray
 
     if address is None:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+        # "local": a new instance even where `ray start` left a cluster running here
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                  object_store_memory=OBJECT_STORE_BYTES, logging_level="WARNING")
         return
     if address != "auto":

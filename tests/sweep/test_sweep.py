@@ -20,6 +20,8 @@ from helpers import synthetic_dataset
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.data import save_d4rl_hdf5
 
+# One xdist worker runs them all, one after another: each starts Ray.
+pytestmark = pytest.mark.xdist_group("ray")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IQL_NETWORKS = ("policy", "value_net_1", "value_net_2", "value_model")
 STEPS = 20  # gradient steps per episode
@@ -206,23 +208,40 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def start_head(port):
+    """``ray start --head --block`` on 127.0.0.1:port, returned once its GCS answers.
+    Terminating the returned process stops this cluster's processes only: ``ray stop``
+    would stop every Ray on the machine, a user's running sweep too."""
+    ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--port", str(port), "--node-ip-address",
+         "127.0.0.1", "--num-cpus", "2", "--include-dashboard", "false",
+         "--object-store-memory", str(100 * 1024 ** 2), "--disable-usage-stats"],
+        env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and head.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return head
+        except OSError:
+            time.sleep(0.5)
+    head.kill()
+    raise AssertionError(f"ray start --head did not answer on port {port}: "
+                         f"{head.communicate()[1][-3000:]}")
+
+
 def test_cluster_with_address_records_a_failing_run_and_finishes_the_others(data, tmp_path):
     """small.hdf5 (20 transitions) loads but cannot fill a batch of 32: its run fails."""
-    ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     port = _free_port()
-    started = subprocess.run(
-        [ray_cli, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
-         "--num-cpus", "2", "--include-dashboard", "false", "--object-store-memory",
-         str(100 * 1024 ** 2), "--disable-usage-stats"],
-        env=env(), capture_output=True, text=True, timeout=120)
+    head = start_head(port)
     try:
-        assert started.returncode == 0, started.stderr[-3000:]
         path = write_sweep(data, "cluster.yaml", algorithms=("iql",),
                            datasets=("tiny.hdf5", "small.hdf5"), seeds=[0], episodes=2)
         out = tmp_path / "out"
         result = sweep(path, "--out", out, "--address", f"127.0.0.1:{port}", "--tensorboard")
     finally:
-        subprocess.run([ray_cli, "stop"], env=env(), capture_output=True, timeout=120)
+        head.terminate()  # its SIGTERM handler stops the processes it started
+        head.wait(timeout=120)
     assert result.returncode == 1, result.stderr[-3000:]
     assert "1 trained, 0 already done, 1 failed of 2 runs" in result.stderr
     assert read_run(out, "iql/tiny/seed0")["state"] == "done"
