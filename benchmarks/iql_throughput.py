@@ -45,8 +45,6 @@ import numpy as np
 
 OBS_DIM, ACT_DIM, HIDDEN, BATCH = 17, 6, (256, 256), 256
 HP = dict(gamma=0.99, lr=3e-4, tau=0.005, expectile=0.7, temperature=3.0, exp_adv_max=100.0)
-DEFAULT_VENV = os.path.expanduser("~/.cache/mindspore_rl_ext/bench-venv")
-SETUP_CMD = "bash benchmarks/setup_bench_env.sh"
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULT_TAG = "BENCH_RESULT "
 
@@ -377,12 +375,6 @@ def serve(args, setup):
 
 
 # --------------------------------------------------------------------------- driver
-def bench_python(args):
-    path = args.bench_python or os.environ.get("MSRL_EXT_BENCH_PYTHON") or \
-        os.path.join(DEFAULT_VENV, "bin", "python")
-    return path if os.path.exists(path) else None
-
-
 def worker_cmd(python, name, args, serve=False, label=None, dataset_size=None):
     cmd = [python, os.path.abspath(__file__), "--worker", name, "--steps", str(args.steps),
            "--chunk", str(args.chunk), "--dataset-size", str(dataset_size or args.dataset_size),
@@ -470,7 +462,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="MindSpore threads_num for ours (default: the project default)")
     p.add_argument("--bench-python", default=None,
-                   help=f"python of the bench venv (default {DEFAULT_VENV}/bin/python)")
+                   help="python of the bench venv (default: $MSRL_EXT_BENCH_PYTHON, else "
+                        "~/.cache/mindspore_rl_ext/bench-venv/bin/python)")
     p.add_argument("--d3rlpy-compile", action="store_true", help="d3rlpy compile_graph=True")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -486,7 +479,10 @@ def main(argv=None):
     unknown = set(frameworks) - {"ours", "d3rlpy", "jax"}
     if unknown:
         raise SystemExit(f"unknown framework(s) {sorted(unknown)} (ours, d3rlpy, jax)")
-    venv_python = bench_python(args)
+    sys.path.insert(0, os.path.dirname(HERE))  # the driver (never a venv worker) imports the package
+    from mindspore_rl_ext.sweep.peers.bench_venv import SETUP_CMD, bench_python
+
+    venv_python = bench_python(args.bench_python)
     skipped, specs = {}, []
     for f in frameworks:
         if f == "ours":

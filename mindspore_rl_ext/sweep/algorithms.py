@@ -6,6 +6,7 @@
 | ``bc`` | ``example/iql/train.py`` | ``example/iql/bc.yaml`` (IQL with temperature 0) |
 | ``idql``, ``aligniql``, ``aligniql_hard`` | ``example/iql/train.py`` | ``--algo <name>`` |
 | ``diffusion_<a>`` | ``example/diffusion_ql/train.py`` | ``--algo <a>``, a in ql, qg, edp, bc, eg_ood |
+| ``d3rlpy_iql`` | ``mindspore_rl_ext/sweep/peers/d3rlpy_iql_launch.py`` | d3rlpy 2.8.1's IQL in the benchmark venv (the peer column; ``sweep/peers``) |
 
 A run hands the entry point two YAML files it writes into its folder: ``env.yaml`` (the
 dataset) and ``algo.yaml`` (the sweep's overrides, seed, checkpoint folder, budget); the
@@ -27,7 +28,7 @@ class Algorithm:
     """How a sweep name maps onto a training entry point."""
 
     name: str
-    family: str            # "iql", "idql" or "diffusion_ql"
+    family: str            # "iql", "idql", "diffusion_ql" or "d3rlpy"
     script: str            # entry point, relative to the repository root
     base_yaml: str = None  # algorithm YAML applied before the sweep's overrides
     algo_flag: str = None  # --algo value of the entry point (idql and diffusion families)
@@ -50,6 +51,9 @@ class Algorithm:
         if self.family == "idql":
             from mindspore_rl_ext.algorithms.idql.config import load_config
             return load_config(env_yaml, algo_yaml, algo=self.algo_flag)
+        if self.family == "d3rlpy":
+            from mindspore_rl_ext.sweep.peers.d3rlpy_iql_launch import load_config
+            return load_config(env_yaml, algo_yaml)
         from mindspore_rl_ext.algorithms.diffusion_ql.config import load_config
         return load_config(env_yaml, algo_yaml, {"algo": self.algo_flag})
 
@@ -67,7 +71,7 @@ class Algorithm:
         """The entry point's command line (after the Python executable)."""
         log = os.path.join(run_dir, self.log_file)
         script = os.path.join(REPO_ROOT, self.script)
-        if self.family in ("iql", "idql"):
+        if self.family in ("iql", "idql", "d3rlpy"):
             algo = ["--algo", self.algo_flag] if self.family == "idql" else []
             return [script, *algo, "--episode", str(episodes), "--device_target", device,
                     "--env_yaml", env_yaml, "--algo_yaml", algo_yaml, "--log_file", log]
@@ -81,4 +85,5 @@ ALGORITHMS = {a.name: a for a in [
     *(Algorithm(a, "idql", "example/iql/train.py", algo_flag=a) for a in IDQL_ALGOS),
     *(Algorithm(f"diffusion_{a}", "diffusion_ql", "example/diffusion_ql/train.py", algo_flag=a)
       for a in DIFFUSION_ALGOS),
+    Algorithm("d3rlpy_iql", "d3rlpy", "mindspore_rl_ext/sweep/peers/d3rlpy_iql_launch.py"),
 ]}

@@ -2,6 +2,7 @@
 files the entry points accept, carrying the run's seed, folders and budget."""
 import importlib.util
 import os
+import sys
 
 import pytest
 from helpers import synthetic_dataset
@@ -33,7 +34,8 @@ def test_every_algo_of_the_iql_entry_point_is_a_sweep_algorithm():
 
 
 @pytest.fixture
-def grid(tmp_path):
+def grid(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSRL_EXT_BENCH_PYTHON", sys.executable)  # d3rlpy_iql's venv 'exists'
     save_d4rl_hdf5(synthetic_dataset(300), str(tmp_path / "tiny.hdf5"))
     path = tmp_path / "all.yaml"
     path.write_text(f"algorithms: [{', '.join(ALGORITHMS)}]\n"
@@ -60,7 +62,7 @@ def test_runs_reach_the_entry_points_with_seed_folders_and_budget(grid, tmp_path
         assert (config["seed"], tp["ckpt_path"], tp["tensorboard"]) == (
             run.seed, os.path.join(run_dir, "ckpt"), True)
         assert config["dataset_params"]["dataset"] == str(tmp_path / "tiny.hdf5")
-        if run.algorithm.family == "iql":
+        if run.algorithm.family in ("iql", "d3rlpy"):
             assert args.episode == 3
             assert config["learner_params"]["temperature"] == (0.0 if run.algorithm.name == "bc" else 3.0)
         elif run.algorithm.family == "idql":
