@@ -26,6 +26,8 @@ from mindspore_rl_ext.sweep.peers.bench_venv import ENV_VAR, SETUP_CMD, bench_py
 from mindspore_rl_ext.sweep.peers.export import export_dataset
 from mindspore_rl_ext.sweep.report import eval_curve
 
+# With test_sweep.py on one xdist worker: the slow tests start Ray.
+pytestmark = pytest.mark.xdist_group("ray")
 MAPPED = {"seed": 7,
           "dataset_params": {"batch_size": 64},
           "policy_params": {"hidden_sizes": [32, 16]},
