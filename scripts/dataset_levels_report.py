@@ -8,7 +8,7 @@ For every env and level it generates the dataset with ``mindspore_rl_ext.data.ge
 into ``--work`` (ids ``msrl_ext/<env>/<level>-s<steps>-v0``; reused when already there),
 reads it back through the project's loader and reports, over complete episodes (the one
 cut by the step budget is left out): episodes, average return, D4RL-normalised average
-and its standard deviation. ``medium-replay`` imports ``<replay-dir>/<env>_medium_replay.npz``
+and its standard deviation, and the number of terminal transitions. ``medium-replay`` imports ``<replay-dir>/<env>_medium_replay.npz``
 (the SAC trainer's ``--replay-dump``) and is skipped, with the reason, when the file is
 missing; a level whose behaviour policy is not shipped is skipped likewise.
 """
@@ -54,6 +54,7 @@ def level_stats(env, level, steps, seed, work, replay_dir):
     returns = complete_episode_returns(ds)
     scores = np.array([ds.normalized_score(r) for r in returns])
     return {"dataset_id": dataset_id, "transitions": len(ds), "complete_episodes": len(returns),
+            "terminals": int(ds.terminals.sum()),
             "average_return": round(float(returns.mean()), 1),
             "average_normalized_score": round(float(scores.mean()), 2),
             "normalized_score_std": round(float(scores.std()), 2)}
@@ -62,7 +63,8 @@ def level_stats(env, level, steps, seed, work, replay_dir):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--envs", nargs="+", default=["hopper", "halfcheetah", "walker2d"])
-    p.add_argument("--levels", nargs="+", default=["random", "medium", "medium-replay"])
+    p.add_argument("--levels", nargs="+",
+                   default=["random", "medium", "medium-replay", "medium-expert", "expert"])
     p.add_argument("--steps", type=int, default=100_000, help="steps per generated level")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replay-dir", default=None, help="folder of <env>_medium_replay.npz")
