@@ -23,8 +23,9 @@ from mindspore import ParameterTuple, nn, ops
 
 from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import DeviceDataset
+from mindspore_rl_ext.core.flat_optim import AdamClock, FlatAdam, param_store
 from mindspore_rl_ext.core.training_loop import CompiledTraining
-from mindspore_rl_ext.core.weights import WeightCopy, copy_weights, polyak
+from mindspore_rl_ext.core.weights import WeightCopy, copy_weights
 from mindspore_rl_ext.nets.critics import QNetwork, ValueNetwork
 from mindspore_rl_ext.nets.policies import GaussianPolicy
 
@@ -67,7 +68,12 @@ class IQLPolicyAndNetwork:
 
 class IQLUpdate(CompiledTraining):
     """``step(batch)``: one IQL step; the core loop runs n of them per call and returns
-    the mean (critic_loss, actor_loss, value_loss)."""
+    the mean (critic_loss, actor_loss, value_loss).
+
+    ``params["fused_optimizer"]``: True: each optimiser (V; actor; both critics) updates
+    one flat buffer with one Adam kernel, Polyak runs over the flat target buffer and the
+    step count / beta powers advance once per update (:mod:`mindspore_rl_ext.core.flat_optim`);
+    False (default): ``nn.Adam`` per parameter. Same maths, same checkpoint entries."""
 
     METRICS = ("critic_loss", "actor_loss", "value_loss")
 
@@ -82,59 +88,90 @@ class IQLUpdate(CompiledTraining):
         self.temperature = params["temperature"]
         self.exp_adv_max = params["exp_adv_max"]
         self.tau = params["update_factor"]
+        self.fused = bool(params.get("fused_optimizer", False))
         actor_lr = params["actor_lr"]
         if params["actor_lr_schedule"] == "cosine":
             actor_lr = nn.CosineDecayLR(0.0, params["actor_lr"], max(1, int(max_steps)))
-        self.value_opt = nn.Adam(self.value.trainable_params(), learning_rate=params["value_lr"])
-        self.actor_opt = nn.Adam(self.policy.trainable_params(), learning_rate=actor_lr)
-        self.critic_opt = nn.Adam(self.q1.trainable_params() + self.q2.trainable_params(),
-                                  learning_rate=params["critic_lr"])
-        self.value_grad = ms.value_and_grad(self.value_loss, None, self.value_opt.parameters)
-        self.actor_grad = ms.value_and_grad(self.actor_loss, None, self.actor_opt.parameters)
-        self.critic_grad = ms.value_and_grad(self.critic_loss, None, self.critic_opt.parameters)
+        self.value_opt = FlatAdam(self.value.weight_list(), params["value_lr"], self.fused)
+        self.actor_opt = FlatAdam(self.policy.weight_list(), actor_lr, self.fused)
+        self.critic_opt = FlatAdam(self.q1.weight_list() + self.q2.weight_list(),
+                                   params["critic_lr"], self.fused)
+        self.clock = AdamClock([self.value_opt, self.actor_opt, self.critic_opt])
+        self.n_q = len(self.q1.weight_list())
+        self.value_grad = ms.value_and_grad(self.value_loss, None, self.value_opt.weights.grad_params)
+        self.actor_grad = ms.value_and_grad(self.actor_loss, None, self.actor_opt.weights.grad_params)
+        self.critic_grad = ms.value_and_grad(self.critic_loss, None, self.critic_opt.weights.grad_params)
+        # the names these register are the critics' and targets' entries in resume files
         self.sources = ParameterTuple([*self.q1.get_parameters(), *self.q2.get_parameters()])
         self.targets = ParameterTuple([*self.target_q1.get_parameters(),
                                        *self.target_q2.get_parameters()])
+        self.target_store = param_store(self.target_q1.weight_list() + self.target_q2.weight_list(),
+                                        self.fused)
+
+    # forward passes with the weights of the current store (flat views when fused)
+    def v(self, obs):
+        return self.value.forward(self.value_opt.weights.read(), obs)
+
+    def twin_q(self, store, obs, act):
+        w = store.read()
+        return self.q1.forward(w[:self.n_q], obs, act), self.q2.forward(w[self.n_q:], obs, act)
 
     def value_loss(self, obs, target_q):
-        return expectile_loss(target_q - self.value(obs), self.expectile)
+        return expectile_loss(target_q - self.v(obs), self.expectile)
 
     def actor_loss(self, obs, act, weights):
-        return -(weights * self.policy.log_prob(obs, act)).mean()
+        return -(weights * self.policy.log_prob_with(self.actor_opt.weights.read(), obs, act)).mean()
 
     def critic_loss(self, obs, act, target):
-        return twin_critic_loss(self.q1(obs, act), self.q2(obs, act), target)
+        q1, q2 = self.twin_q(self.critic_opt.weights, obs, act)
+        return twin_critic_loss(q1, q2, target)
 
     def target_q(self, obs, act):
-        return ops.minimum(self.target_q1(obs, act), self.target_q2(obs, act))
+        q1, q2 = self.twin_q(self.target_store, obs, act)
+        return ops.minimum(q1, q2)
 
-    def value_step(self, obs, act):
+    def tick(self):
+        """The shared Adam clock of this update (fused), or None (nn.Adam keeps its own)."""
+        return self.clock.advance() if self.fused else None
+
+    def value_step(self, obs, act, clock):
         loss, grads = self.value_grad(obs, self.target_q(obs, act))
-        self.value_opt(grads)
+        self.value_opt.apply(grads, clock)
         return loss
 
-    def actor_step(self, obs, act):
-        weights = awr_weights(self.target_q(obs, act), self.value(obs),
+    def actor_step(self, obs, act, clock):
+        weights = awr_weights(self.target_q(obs, act), self.v(obs),
                               self.temperature, self.exp_adv_max)
         loss, grads = self.actor_grad(obs, act, weights)
-        self.actor_opt(grads)
+        self.actor_opt.apply(grads, clock)
         return loss
 
-    def critic_step(self, obs, act, rew, next_obs, term):
-        target = rew + self.gamma * (1.0 - term) * self.value(next_obs)
+    def critic_step(self, obs, act, rew, next_obs, term, clock):
+        target = rew + self.gamma * (1.0 - term) * self.v(next_obs)
         loss, grads = self.critic_grad(obs, act, target)
-        self.critic_opt(grads)
+        self.critic_opt.apply(grads, clock)
         return loss
 
     def step(self, obs, act, rew, next_obs, term):
-        value_loss = self.value_step(obs, act)
-        actor_loss = self.actor_step(obs, act)
-        critic_loss = self.critic_step(obs, act, rew, next_obs, term)
+        clock = self.tick()
+        value_loss = self.value_step(obs, act, clock)
+        actor_loss = self.actor_step(obs, act, clock)
+        critic_loss = self.critic_step(obs, act, rew, next_obs, term, clock)
         self.soft_update()
         return critic_loss, actor_loss, value_loss
 
     def soft_update(self):
-        return polyak(self.targets, self.sources, self.tau)
+        return self.critic_opt.weights.polyak_to(self.target_store, self.tau)
+
+    def pack(self):
+        for part in (self.value_opt, self.actor_opt, self.critic_opt, self.target_store):
+            part.pack()
+        return True
+
+    def unpack(self):
+        for part in (self.value_opt, self.actor_opt, self.critic_opt, self.target_store, self.clock):
+            part.unpack()
+        return True
 
 
 class PolicyStd(nn.Cell):
