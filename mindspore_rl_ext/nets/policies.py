@@ -62,3 +62,29 @@ class GaussianPolicy(nn.Cell):
         """log pi(a|s) summed over action dimensions -> (batch,)."""
         return self.log_prob_with(self.weights(), obs, act)
 
+
+class NumpyTanhMean:
+    """GaussianPolicy's deterministic action, clip(tanh mean, -1, 1), as a float32 NumPy
+    forward pass (no graph launch: ~0.01 ms per call at batch 1-10 against ~0.4 ms).
+
+    ``set_weights(policy)`` copies the weights of a GaussianPolicy (trunk without dropout,
+    as at evaluation). NumPy's tanh is exact to float32 rounding, MindSpore's CPU tanh is
+    off by up to ~1e-4, so actions agree with the graph policy to about that."""
+
+    def __init__(self, policy=None):
+        self.layers = []
+        if policy is not None:
+            self.set_weights(policy)
+
+    def set_weights(self, policy):
+        dense = list(policy.trunk.layers) + [policy.mean_head]
+        # (W^T, b): y = x @ W^T + b, W^T contiguous for the matmul
+        self.layers = [(np.ascontiguousarray(layer.weight.asnumpy().T), layer.bias.asnumpy())
+                       for layer in dense]
+
+    def __call__(self, obs):
+        h = np.asarray(obs, np.float32)
+        for w, b in self.layers[:-1]:
+            h = np.maximum(h @ w + b, 0.0)
+        w, b = self.layers[-1]
+        return np.clip(np.tanh(h @ w + b), -1.0, 1.0)

@@ -233,6 +233,22 @@ def test_fused_optimiser_resumes_per_parameter_checkpoints_and_its_own_exactly(t
         np.testing.assert_array_equal(pc[k], pd[k], err_msg=k)
 
 
+def test_numpy_eval_policy_gives_the_graph_policy_actions_and_returns():
+    msrl = components(config())
+    msrl.learner.learn(5)
+    actor = msrl.actor
+    actor.set_observation_normalizer(np.full(11, 0.1), np.full(11, 2.0))
+    obs = np.random.default_rng(3).standard_normal((9, 11)).astype(np.float32)
+    actor.sync_eval_policy()
+    actor.numpy_policy.set_weights(msrl.policy_and_network.actor_net)
+    np.testing.assert_allclose(actor.get_action_numpy(obs), actor.get_action(obs), atol=1e-5)
+    returns = {}
+    for backend in ("numpy", "graph"):
+        actor.backend = backend
+        returns[backend] = actor.act(2, vectorized=True)
+    np.testing.assert_allclose(returns["numpy"], returns["graph"], rtol=1e-4, atol=1e-3)
+
+
 def test_checkpoint_with_a_legacy_reward_transform_name_resumes(tmp_path):
     """Checkpoints from before the reward-transform registry say 'mujoco'."""
     cfg = config(ckpt_path=str(tmp_path / "ckpt"))

@@ -74,6 +74,8 @@ DEFAULT_CONFIG = {
         "max_ckpt_num": 5,
         "loss_freq": 1,
         "vectorized_eval": True,
+        "eval_backend": "graph",        # graph | numpy (NumPy forward of the tanh mean: faster,
+                                         # same actions to float rounding; see benchmarks/)
         "tensorboard": False,           # also TensorBoard event files beside metrics.csv
     },
 }
@@ -145,6 +147,8 @@ def resolve_and_validate(config):
     for key in ("n_steps_per_episode", "num_evaluate_episode", "max_ckpt_num", "loss_freq"):
         require(_integer(tp[key]) and tp[key] >= 1, f"trainer_params.{key}",
                 f"must be >= 1 (an int), got {tp[key]!r}")
+    require(tp["eval_backend"] in ("numpy", "graph"), "trainer_params.eval_backend",
+            f"must be 'numpy' or 'graph', got {tp['eval_backend']!r}")
     for key in ("save_per_episode", "eval_per_episode"):
         require(_integer(tp[key]) and tp[key] >= 0, f"trainer_params.{key}",
                 f"must be >= 0 (an int), got {tp[key]!r}")
@@ -168,5 +172,6 @@ def algorithm_config(config, episodes):
         "learner": {"type": IQLLearner, "params": learner_params,
                     "networks": ["actor_net", "critic_net1", "critic_net2",
                                  "target_critic_net1", "target_critic_net2", "value_net"]},
-        "actor": {"type": IQLActor, "params": None, "policies": ["eval_policy"]},
+        "actor": {"type": IQLActor, "params": {"eval_backend": config["trainer_params"]["eval_backend"]},
+                  "policies": ["eval_policy"]},
     }
