@@ -15,7 +15,10 @@ critics (+ two targets) and the Gaussian policy (tanh mean, state-independent lo
 Adam 3e-4, gamma 0.99, Polyak 0.005, expectile 0.7, beta 3, exp-advantage clip 100; each
 update samples its batch from the 100k-transition dataset (uniform indices).
 * ours: one measurement = learner.learn(1000): n_steps_per_episode updates in one compiled
-  call, batches gathered on the device; ``ours_1m`` the same on 1M transitions.
+  call, batches gathered on the device, nn.Adam per parameter (the default); ``ours_fused``
+  the same with ``fused_optimizer: true`` (one Adam kernel per network over flat buffers,
+  flat Polyak); ``ours_1m`` the default on 1M transitions. Kernels per update of both are
+  counted with MindSpore's profiler in a separate short process (``kernels_per_update``).
 * d3rlpy: IQLConfig with those values (its IQL updates Q and V in one critic step, then
   the actor; same networks and FLOPs), one `algo.update(dataset.sample_transition_batch())`
   per step as its `fit` loop; measured with 1 torch thread and with torch's default, the
@@ -31,6 +34,8 @@ project's own environment): create it with `bash benchmarks/setup_bench_env.sh`,
 Also reported: the achieved FLOP/s of our update (matmul FLOPs of every forward and backward
 pass, counted analytically) against a plain MindSpore matmul chain measured in the same
 rounds, and the 1M/100k per-update time ratio.
+
+    python benchmarks/iql_throughput.py --frameworks ours --rounds 1 --chunk 50 --no-size-check  # smoke
 """
 import argparse
 import json
@@ -47,6 +52,8 @@ OBS_DIM, ACT_DIM, HIDDEN, BATCH = 17, 6, (256, 256), 256
 HP = dict(gamma=0.99, lr=3e-4, tau=0.005, expectile=0.7, temperature=3.0, exp_adv_max=100.0)
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULT_TAG = "BENCH_RESULT "
+KERNEL_COUNT_STEPS = 10  # updates of the compile call of the kernel-counting worker
+OURS = {"ours": False, "ours_fused": True}  # entry -> fused_optimizer
 
 
 def synthetic_arrays(n, seed=0, episode_len=1000):
@@ -106,7 +113,8 @@ def timed_calls(fn, n_calls):
 
 
 # --------------------------------------------------------------------------- ours
-def setup_ours(args):
+def build_ours(args):
+    """(learner, info): our IQL learner on the synthetic data, compiled (first chunk run)."""
     sys.path.insert(0, os.path.dirname(HERE))
     from mindspore_rl_ext.core.device import init_mindspore
 
@@ -128,7 +136,7 @@ def setup_ours(args):
     cfg["learner_params"].update(gamma=HP["gamma"], critic_lr=HP["lr"], actor_lr=HP["lr"],
                                  value_lr=HP["lr"], update_factor=HP["tau"],
                                  expectile=HP["expectile"], temperature=HP["temperature"],
-                                 exp_adv_max=HP["exp_adv_max"])
+                                 exp_adv_max=HP["exp_adv_max"], fused_optimizer=args.fused)
     chunk = args.chunk
     cfg["trainer_params"]["n_steps_per_episode"] = chunk
     ms.set_seed(0)
@@ -138,14 +146,36 @@ def setup_ours(args):
     t0 = time.perf_counter()
     learner.learn(chunk)  # compile + first chunk
     first_s = time.perf_counter() - t0
+    info = {"steps_per_call": chunk, "dataset_size": args.dataset_size,
+            "fused_optimizer": args.fused, "build_s": round(build_s, 2),
+            "compile_and_first_call_s": round(first_s, 2),
+            "threads_num": args.threads or os.environ.get("MSRL_EXT_CPU_THREADS") or "default"}
+    return learner, info
+
+
+def setup_ours(args):
+    learner, info = build_ours(args)
+    chunk = args.chunk
 
     def run():
         return {"ms_per_update": 1000 * timed_calls(lambda: learner.learn(chunk), 1)[0] / chunk}
 
-    info = {"steps_per_call": chunk, "dataset_size": args.dataset_size,
-            "build_s": round(build_s, 2), "compile_and_first_call_s": round(first_s, 2),
-            "threads_num": args.threads or os.environ.get("MSRL_EXT_CPU_THREADS") or "default"}
     return info, {args.label or "ours": run}
+
+
+def count_ours_kernels(args):
+    """Kernels per update of our update (MindSpore profiler; profile_iql.kernels_per_update):
+    total, Adam kernels, the optimisers' scalar kernels, TensorMove copies."""
+    import profile_iql
+
+    learner, _ = build_ours(args)
+    import mindspore as ms
+
+    def inputs_for(n):
+        idx = learner.replay_buffer.sample_indices(learner.rng, n)
+        return ms.Tensor(idx), ms.Tensor(n, ms.int32)
+
+    return profile_iql.kernels_per_update(ms, learner.update, inputs_for)
 
 
 def setup_matmul(args):
@@ -359,6 +389,9 @@ def setup_jax(args):
 def serve(args, setup):
     """Set up, report ready, then answer "run" lines on stdin with one measurement of every
     entry each (the driver interleaves workers run by run); "quit" ends."""
+    if args.count_kernels:
+        emit({"kernels_per_update": count_ours_kernels(args)})
+        return
     info, measures = setup(args)
     if not args.serve:  # one-shot: args.steps // args.chunk runs, averaged
         runs = [{k: f() for k, f in measures.items()} for _ in range(max(1, args.steps // args.chunk))]
@@ -375,9 +408,11 @@ def serve(args, setup):
 
 
 # --------------------------------------------------------------------------- driver
-def worker_cmd(python, name, args, serve=False, label=None, dataset_size=None):
+def worker_cmd(python, name, args, serve=False, label=None, dataset_size=None, fused=False,
+               count_kernels=False):
+    chunk = KERNEL_COUNT_STEPS if count_kernels else args.chunk
     cmd = [python, os.path.abspath(__file__), "--worker", name, "--steps", str(args.steps),
-           "--chunk", str(args.chunk), "--dataset-size", str(dataset_size or args.dataset_size),
+           "--chunk", str(chunk), "--dataset-size", str(dataset_size or args.dataset_size),
            "--warmup", str(args.warmup), "--d3rlpy-steps", str(args.d3rlpy_steps)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
@@ -385,15 +420,19 @@ def worker_cmd(python, name, args, serve=False, label=None, dataset_size=None):
         cmd.append("--d3rlpy-compile")
     if serve:
         cmd.append("--serve")
+    if fused:
+        cmd.append("--fused")
+    if count_kernels:
+        cmd.append("--count-kernels")
     if label:
         cmd += ["--label", label]
     return cmd
 
 
-def run_worker(python, name, args, env=None):
-    """One-shot worker in a subprocess (used by threads.py): its final result dict."""
+def run_worker(python, name, args, env=None, cmd=None):
+    """One-shot worker in a subprocess (threads.py; kernel counts): its final result dict."""
     t0 = time.perf_counter()
-    proc = subprocess.run(worker_cmd(python, name, args), capture_output=True, text=True,
+    proc = subprocess.run(cmd or worker_cmd(python, name, args), capture_output=True, text=True,
                           cwd=os.path.dirname(HERE), env=env)
     wall = time.perf_counter() - t0
     results = [json.loads(line[len(RESULT_TAG):]) for line in proc.stdout.splitlines()
@@ -465,6 +504,10 @@ def main(argv=None):
                    help="python of the bench venv (default: $MSRL_EXT_BENCH_PYTHON, else "
                         "~/.cache/mindspore_rl_ext/bench-venv/bin/python)")
     p.add_argument("--d3rlpy-compile", action="store_true", help="d3rlpy compile_graph=True")
+    p.add_argument("--no-kernel-count", action="store_true",
+                   help="skip counting our kernels per update (two short profiled processes)")
+    p.add_argument("--fused", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--count-kernels", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--label", default=None, help=argparse.SUPPRESS)
@@ -486,7 +529,8 @@ def main(argv=None):
     skipped, specs = {}, []
     for f in frameworks:
         if f == "ours":
-            specs.append(("ours", worker_cmd(sys.executable, "ours", args, True, "ours")))
+            for label, fused in OURS.items():
+                specs.append((label, worker_cmd(sys.executable, "ours", args, True, label, fused=fused)))
             if not args.no_size_check:
                 specs.append(("ours_1m", worker_cmd(sys.executable, "ours", args, True, "ours_1m",
                                                     dataset_size=1_000_000)))
@@ -497,6 +541,13 @@ def main(argv=None):
             specs.append((f, worker_cmd(venv_python, f, args, True)))
 
     load_before = os.getloadavg()
+    kernels = {}
+    if "ours" in frameworks and not args.no_kernel_count:
+        for label, fused in OURS.items():
+            print(f"[kernels] {label} ...", file=sys.stderr, flush=True)
+            out = run_worker(sys.executable, "ours", args, cmd=worker_cmd(
+                sys.executable, "ours", args, fused=fused, count_kernels=True))
+            kernels[label] = out.get("kernels_per_update", out)
     workers, setup_info = [], {}
     try:
         for label, cmd in specs:  # one at a time, so compilations do not overlap
@@ -529,7 +580,7 @@ def main(argv=None):
     def ms_of(res, name):
         return (res.get(name) or {}).get("ms_per_update")
 
-    names = [n for n in ("ours", "ours_1m", "d3rlpy", "d3rlpy_torch_threads_1",
+    names = [n for n in ("ours", "ours_fused", "ours_1m", "d3rlpy", "d3rlpy_torch_threads_1",
                          "d3rlpy_torch_threads_2", "jax_jit", "jax_scan")
              if any(ms_of(r, n) is not None for r in rounds)]
     names += sorted({k for r in rounds for k in r if k.startswith("d3rlpy_torch_threads_")} - set(names))
@@ -550,7 +601,7 @@ def main(argv=None):
     }
     ratios, per_round = {}, {}
     if "ours" in names:
-        for other in ("d3rlpy", "jax_jit", "jax_scan"):
+        for other in ("ours_fused", "d3rlpy", "jax_jit", "jax_scan"):
             if other in names:
                 rr = [ms_of(r, other) / ms_of(r, "ours") for r in rounds
                       if ms_of(r, other) and ms_of(r, "ours")]
@@ -562,6 +613,7 @@ def main(argv=None):
             "ours >= 3x d3rlpy": None if "ours_vs_d3rlpy" not in ratios else ratios["ours_vs_d3rlpy"] >= 3.0,
             "ours >= jax_jit": None if "ours_vs_jax_jit" not in ratios else ratios["ours_vs_jax_jit"] >= 1.0,
         }
+        report["kernels_per_update"] = kernels
         if "ours_1m" in names:
             rr = [ms_of(r, "ours_1m") / ms_of(r, "ours") for r in rounds
                   if ms_of(r, "ours_1m") and ms_of(r, "ours")]
@@ -569,16 +621,21 @@ def main(argv=None):
                 "ms_per_update_100k": _r(ms_med["ours"]), "ms_per_update_1m": _r(ms_med["ours_1m"]),
                 "ratio_1m_over_100k_per_round": [_r(x) for x in rr], "ratio_median": _r(median(rr))}
         flops, parts = iql_update_flops()
-        achieved = flops / (ms_med["ours"] / 1000) / 1e9
-        best_ours = min(ms_of(r, "ours") for r in rounds if ms_of(r, "ours"))
-        fl = {"matmul_flops_per_update": flops, "breakdown": parts,
-              "ours_achieved_gflops_median": _r(achieved),
-              "ours_achieved_gflops_best_round": _r(flops / (best_ours / 1000) / 1e9)}
+        fl = {"matmul_flops_per_update": flops, "breakdown": parts}
         mm = [r["matmul"] for r in rounds if "matmul" in r]
         if mm:
             fl["mindspore_matmul_gflops_256x256x256"] = _r(median([m["gflops_256"] for m in mm]))
             fl["mindspore_matmul_gflops_1024x1024x1024"] = _r(median([m["gflops_1024"] for m in mm]))
-            fl["ours_fraction_of_matmul_256"] = _r(achieved / fl["mindspore_matmul_gflops_256x256x256"])
+        for label in [n for n in OURS if n in names]:
+            achieved = flops / (ms_med[label] / 1000) / 1e9
+            best = min(ms_of(r, label) for r in rounds if ms_of(r, label))
+            fl[f"{label}_achieved_gflops_median"] = _r(achieved)
+            fl[f"{label}_achieved_gflops_best_round"] = _r(flops / (best / 1000) / 1e9)
+            if mm:
+                fl[f"{label}_fraction_of_matmul_256"] = _r(achieved / fl["mindspore_matmul_gflops_256x256x256"])
+        if mm:
+            report["goals"]["ours >= 75% of the bare 256 matmul GFLOP/s"] = \
+                fl["ours_fraction_of_matmul_256"] >= 0.75
         for other in ("jax_jit", "jax_scan", "d3rlpy"):
             if ms_med.get(other):
                 fl[f"{other}_achieved_gflops_median"] = _r(flops / (ms_med[other] / 1000) / 1e9)

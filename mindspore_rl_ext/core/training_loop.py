@@ -11,6 +11,10 @@ update is what makes MindSpore fast here (see ``docs/mindspore_notes.md``).
 
 ``extras`` are optional per-step inputs stacked along a leading axis (``(n, ...)``; row
 ``i`` goes to step ``i``), e.g. SAC's host-drawn Gaussian noise.
+
+``pack()`` runs before the steps of a call and ``unpack()`` after them: an update with
+fused optimisers (:mod:`mindspore_rl_ext.core.flat_optim`) copies its state into flat
+buffers there and back.
 """
 import mindspore as ms
 import numpy as np
@@ -36,7 +40,14 @@ class CompiledTraining(nn.Cell):
     def step(self, *batch):
         raise NotImplementedError
 
+    def pack(self):
+        return True
+
+    def unpack(self):
+        return True
+
     def construct(self, indices, num_steps, *extras):
+        self.pack()
         i = ops.zeros((), ms.int32)
         totals = ops.zeros((self.num_metrics,), ms.float32)
         while i < num_steps:
@@ -44,6 +55,7 @@ class CompiledTraining(nn.Cell):
             per_step = tuple(ops.gather(x, i, 0) for x in extras)
             totals = totals + ops.stack(self.step(*(batch + per_step)))
             i = i + 1
+        self.unpack()
         return totals / num_steps.astype(ms.float32)
 
     def train_steps(self, indices, num_steps=None, extras=()):

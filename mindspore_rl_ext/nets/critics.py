@@ -1,4 +1,8 @@
-"""State-action and state value networks."""
+"""State-action and state value networks.
+
+Each has ``forward(weights, ...)`` with the weights passed in (``weight_list()`` order, the
+MLP's) and ``construct`` passing its own, as :class:`~mindspore_rl_ext.nets.mlp.MLP`.
+"""
 from mindspore import nn, ops
 
 from mindspore_rl_ext.nets.mlp import MLP
@@ -11,8 +15,14 @@ class QNetwork(nn.Cell):
         super().__init__()
         self.net = MLP(obs_dim + act_dim, hidden_dims, 1, **mlp_kwargs)
 
+    def weight_list(self):
+        return self.net.weight_list()
+
+    def forward(self, weights, obs, act):
+        return self.net.forward(weights, ops.concat((obs, act), -1)).squeeze(-1)
+
     def construct(self, obs, act):
-        return self.net(ops.concat((obs, act), -1)).squeeze(-1)
+        return self.forward(self.net.weights(), obs, act)
 
 
 class ValueNetwork(nn.Cell):
@@ -22,5 +32,11 @@ class ValueNetwork(nn.Cell):
         super().__init__()
         self.net = MLP(obs_dim, hidden_dims, 1, **mlp_kwargs)
 
+    def weight_list(self):
+        return self.net.weight_list()
+
+    def forward(self, weights, obs):
+        return self.net.forward(weights, obs).squeeze(-1)
+
     def construct(self, obs):
-        return self.net(obs).squeeze(-1)
+        return self.forward(self.net.weights(), obs)

@@ -3,6 +3,11 @@
 Dense layers live in ``layers`` (a CellList) whatever the dropout or normalisation, so a
 network built with dropout and one built without share parameter names, and weights
 copy between them by name (the eval policy is such a copy).
+
+The forward pass is written once, as ``MLP.forward(weights, x)`` with the weights passed
+in (the order of ``MLP.weight_list()``); ``construct`` passes the cell's own parameters.
+A fused optimiser (:mod:`mindspore_rl_ext.core.flat_optim`) passes views of one flat
+buffer instead, through the same code and the same kernels (MatMul, BiasAdd) as nn.Dense.
 """
 import math
 
@@ -10,6 +15,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import Orthogonal, XavierUniform, Zero
 
 _GELU_C = math.sqrt(2.0 / math.pi)
+_MATMUL_T = ops.MatMul(transpose_b=True)  # x W^T, nn.Dense's kernel
 
 
 def gelu_tanh(x):
@@ -46,6 +52,18 @@ def xavier_dense(in_dim, out_dim):
 WEIGHT_INITS = {"orthogonal": dense, "xavier_uniform": xavier_dense}
 
 
+def dense_forward(x, weight, bias):
+    """x W^T + b exactly as ``nn.Dense`` computes it (MatMul(transpose_b) + BiasAdd; an
+    input of rank > 2 is flattened to 2-D and back)."""
+    shape = x.shape
+    if len(shape) != 2:
+        x = x.reshape(-1, shape[-1])
+    x = ops.bias_add(_MATMUL_T(x, weight), bias)
+    if len(shape) != 2:
+        x = x.reshape(shape[:-1] + (weight.shape[0],))
+    return x
+
+
 class MLP(nn.Cell):
     """in_dim -> hidden_dims... -> out_dim.
 
@@ -73,18 +91,45 @@ class MLP(nn.Cell):
             [nn.LayerNorm((d,), epsilon=layer_norm_eps) for d in dims[1:n_activated + 1]]
         ) if layer_norm else None
         self.n_activated = n_activated
+        # nn.LayerNorm's own kernel, called with the gamma/beta passed to forward
+        self.layer_norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1,
+                                        epsilon=layer_norm_eps) if layer_norm else None
         self.act = ACTIVATIONS[activation]
         self.dropout = nn.Dropout(p=dropout_rate) if dropout_rate else None
         keep = range(n_activated) if dropout_layers is None else set(dropout_layers)
         self.dropout_after = tuple(i in keep for i in range(len(self.layers)))
+        self.n_layers = len(self.layers)
 
-    def construct(self, x):
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
+    def weight_list(self):
+        """The parameters in ``forward``'s order: each layer's weight and bias, then each
+        LayerNorm's gamma and beta."""
+        params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        if self.norms is not None:
+            params += [p for norm in self.norms for p in (norm.gamma, norm.beta)]
+        return params
+
+    def weights(self):
+        """The cell's own parameters as ``forward`` takes them (inside a graph too)."""
+        out = ()
+        for i in range(self.n_layers):
+            out = out + (self.layers[i].weight, self.layers[i].bias)
+        if self.norms is not None:
+            for i in range(self.n_activated):
+                out = out + (self.norms[i].gamma, self.norms[i].beta)
+        return out
+
+    def forward(self, weights, x):
+        """The MLP on ``x`` with ``weights`` (tensors in ``weight_list`` order)."""
+        n = 2 * self.n_layers
+        for i in range(self.n_layers):
+            x = dense_forward(x, weights[2 * i], weights[2 * i + 1])
             if i < self.n_activated:
                 if self.norms is not None:
-                    x = self.norms[i](x)
+                    x = self.layer_norm(x, weights[n + 2 * i], weights[n + 2 * i + 1])[0]
                 x = self.act(x)
                 if self.dropout is not None and self.dropout_after[i]:
                     x = self.dropout(x)
         return x
+
+    def construct(self, x):
+        return self.forward(self.weights(), x)

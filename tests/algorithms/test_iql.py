@@ -78,22 +78,28 @@ def test_targets_start_as_copies_of_critics():
             np.testing.assert_array_equal(p1.asnumpy(), p2.asnumpy())
 
 
+def manual_step(update, idx, order):
+    """One update run part by part (PyNative), in ``order``, then Polyak."""
+    batch = update.dataset(T(idx))
+    update.pack()
+    clock = update.tick()
+    parts = {"value": lambda: update.value_step(batch[0], batch[1], clock),
+             "actor": lambda: update.actor_step(batch[0], batch[1], clock),
+             "critic": lambda: update.critic_step(*batch, clock)}
+    for part in order:
+        parts[part]()
+    update.soft_update()
+    update.unpack()
+
+
 def test_update_order_value_actor_critic_polyak():
     cfg = config()
-    fused, in_order, wrong = (components(cfg).learner.update for _ in range(3))
+    compiled, in_order, wrong = (components(cfg).learner.update for _ in range(3))
     idx = np.arange(64, dtype=np.int32)
-    fused.train_steps(idx[None])
-    batch = in_order.dataset(T(idx))
-    in_order.value_step(batch[0], batch[1])
-    in_order.actor_step(batch[0], batch[1])
-    in_order.critic_step(*batch)
-    in_order.soft_update()
-    batch = wrong.dataset(T(idx))
-    wrong.critic_step(*batch)  # critics before V: bootstraps from the old V
-    wrong.value_step(batch[0], batch[1])
-    wrong.actor_step(batch[0], batch[1])
-    wrong.soft_update()
-    a, b, c = params_of(fused), params_of(in_order), params_of(wrong)
+    compiled.train_steps(idx[None])
+    manual_step(in_order, idx, ("value", "actor", "critic"))
+    manual_step(wrong, idx, ("critic", "value", "actor"))  # critics bootstrap from the old V
+    a, b, c = params_of(compiled), params_of(in_order), params_of(wrong)
     assert max(np.abs(a[k] - b[k]).max() for k in a) < 1e-6
     assert max(np.abs(a[k] - c[k]).max() for k in a) > 1e-4
 
@@ -193,6 +199,54 @@ def test_resume_continues_exactly(tmp_path):
     pa, pc = params_of(straight.msrl.learner.update), params_of(resumed.msrl.learner.update)
     for k in pa:
         np.testing.assert_array_equal(pa[k], pc[k], err_msg=k)
+
+
+def test_fused_optimiser_resumes_per_parameter_checkpoints_and_its_own_exactly(tmp_path):
+    """Checkpoints keep nn.Adam's per-parameter layout: one written by the per-parameter
+    optimiser (as every checkpoint before the fused one) resumes a fused run, whose next
+    episode equals nn.Adam's (every weight, moment, beta power and step count); a fused
+    run's own checkpoint resumes it exactly."""
+    from mindspore_rl_ext.core.callbacks import CallbackManager
+
+    def trainer(fused, seed):
+        cfg = config(ckpt_path=str(tmp_path / "ckpt"))
+        cfg["learner_params"]["fused_optimizer"] = fused
+        return IQLTrainer(components(cfg, seed=seed), cfg["trainer_params"], quiet())
+
+    none = CallbackManager([])
+    old = trainer(False, 0)
+    old.train(1, none, resume=False)
+    old.save_checkpoint(1)
+    old.train(2, none, resume=False)
+    fused = trainer(True, 3)
+    fused.train(2, none, resume=True)
+    pa, pb = params_of(old.msrl.learner.update), params_of(fused.msrl.learner.update)
+    assert pa.keys() == pb.keys()
+    for k in pa:
+        np.testing.assert_allclose(pa[k], pb[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    fused.save_checkpoint(2)
+    fused.train(3, none, resume=False)
+    again = trainer(True, 4)
+    again.train(3, none, resume=True)
+    pc, pd = params_of(fused.msrl.learner.update), params_of(again.msrl.learner.update)
+    for k in pc:
+        np.testing.assert_array_equal(pc[k], pd[k], err_msg=k)
+
+
+def test_numpy_eval_policy_gives_the_graph_policy_actions_and_returns():
+    msrl = components(config())
+    msrl.learner.learn(5)
+    actor = msrl.actor
+    actor.set_observation_normalizer(np.full(11, 0.1), np.full(11, 2.0))
+    obs = np.random.default_rng(3).standard_normal((9, 11)).astype(np.float32)
+    actor.sync_eval_policy()
+    actor.numpy_policy.set_weights(msrl.policy_and_network.actor_net)
+    np.testing.assert_allclose(actor.get_action_numpy(obs), actor.get_action(obs), atol=1e-5)
+    returns = {}
+    for backend in ("numpy", "graph"):
+        actor.backend = backend
+        returns[backend] = actor.act(2, vectorized=True)
+    np.testing.assert_allclose(returns["numpy"], returns["graph"], rtol=1e-4, atol=1e-3)
 
 
 def test_checkpoint_with_a_legacy_reward_transform_name_resumes(tmp_path):

@@ -62,6 +62,8 @@ DEFAULT_CONFIG = {
         "temperature": None,             # inverse temperature beta; 0 gives plain BC
         "exp_adv_max": 100.0,
         "actor_lr_schedule": "cosine",   # cosine (to 0 over the planned steps) | constant
+        "fused_optimizer": False,        # True: one Adam kernel per network over flat buffers
+                                         # (same maths; not faster on a 2-core CPU, see benchmarks/)
     },
     "trainer_params": {
         "ckpt_path": "./ckpt",
@@ -72,6 +74,8 @@ DEFAULT_CONFIG = {
         "max_ckpt_num": 5,
         "loss_freq": 1,
         "vectorized_eval": True,
+        "eval_backend": "graph",        # graph | numpy (NumPy forward of the tanh mean: faster,
+                                         # same actions to float rounding; see benchmarks/)
         "tensorboard": False,           # also TensorBoard event files beside metrics.csv
     },
 }
@@ -122,6 +126,8 @@ def resolve_and_validate(config):
             f"must be a number > 0, got {lp['exp_adv_max']!r}")
     require(lp["actor_lr_schedule"] in ("cosine", "constant"), "learner_params.actor_lr_schedule",
             f"must be 'cosine' or 'constant', got {lp['actor_lr_schedule']!r}")
+    require(isinstance(lp["fused_optimizer"], bool), "learner_params.fused_optimizer",
+            f"must be true or false, got {lp['fused_optimizer']!r}")
     require(isinstance(pp["hidden_sizes"], list) and len(pp["hidden_sizes"]) >= 1
             and all(isinstance(h, int) and not isinstance(h, bool) and h > 0
                     for h in pp["hidden_sizes"]),
@@ -141,6 +147,8 @@ def resolve_and_validate(config):
     for key in ("n_steps_per_episode", "num_evaluate_episode", "max_ckpt_num", "loss_freq"):
         require(_integer(tp[key]) and tp[key] >= 1, f"trainer_params.{key}",
                 f"must be >= 1 (an int), got {tp[key]!r}")
+    require(tp["eval_backend"] in ("numpy", "graph"), "trainer_params.eval_backend",
+            f"must be 'numpy' or 'graph', got {tp['eval_backend']!r}")
     for key in ("save_per_episode", "eval_per_episode"):
         require(_integer(tp[key]) and tp[key] >= 0, f"trainer_params.{key}",
                 f"must be >= 0 (an int), got {tp[key]!r}")
@@ -164,5 +172,6 @@ def algorithm_config(config, episodes):
         "learner": {"type": IQLLearner, "params": learner_params,
                     "networks": ["actor_net", "critic_net1", "critic_net2",
                                  "target_critic_net1", "target_critic_net2", "value_net"]},
-        "actor": {"type": IQLActor, "params": None, "policies": ["eval_policy"]},
+        "actor": {"type": IQLActor, "params": {"eval_backend": config["trainer_params"]["eval_backend"]},
+                  "policies": ["eval_policy"]},
     }
