@@ -1,5 +1,7 @@
-"""IQL trained briefly on a small medium-level Hopper dataset beats a random policy."""
+"""IQL trained briefly on a small medium-level Hopper dataset beats a random policy (slow:
+~75 s; the default run's learning test is test_iql_beats_bc.py)."""
 import numpy as np
+import pytest
 
 from mindspore_rl_ext.algorithms.iql import IQLSession, IQLTrainer, load_config
 from mindspore_rl_ext.core.run_log import RunLog
@@ -7,6 +9,7 @@ from mindspore_rl_ext.data.generate import generate_dataset
 from mindspore_rl_ext.envs.gym_environment import run_episodes
 
 
+@pytest.mark.slow
 def test_iql_beats_random_policy_on_small_medium_dataset(tmp_path):
     generate_dataset("hopper", "medium", steps=10_000, seed=1, dataset_root=str(tmp_path),
                      dataset_id="test/hopper/medium-v0", progress=False)

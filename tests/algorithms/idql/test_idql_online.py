@@ -45,7 +45,7 @@ def test_mixed_batches_hold_the_online_fraction():
     assert idx.min() >= offline  # every row online
 
 
-@pytest.mark.parametrize("update_actor", [False, True])
+@pytest.mark.parametrize("update_actor", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_online_update_touches_the_actor_only_when_asked(update_actor):
     cfg = online_config("aligniql_hard", update_actor=update_actor)
     learner = components(cfg, episodes=OFFLINE).learner
