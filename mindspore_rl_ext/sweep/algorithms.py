@@ -3,7 +3,7 @@
 | sweep name | entry point | what it sets |
 |---|---|---|
 | ``iql`` | ``example/iql/train.py`` | IQL's defaults |
-| ``bc`` | ``example/iql/train.py`` | ``example/iql/bc.yaml`` (IQL with temperature 0) |
+| ``bc`` | ``example/iql/train.py`` | ``example/iql/bc.yaml`` (IQL's actor update alone, temperature 0) |
 | ``idql``, ``aligniql``, ``aligniql_hard`` | ``example/iql/train.py`` | ``--algo <name>`` |
 | ``diffusion_<a>`` | ``example/diffusion_ql/train.py`` | ``--algo <a>``, a in ql, qg, edp, bc, eg_ood |
 | ``d3rlpy_iql`` | ``mindspore_rl_ext/sweep/peers/d3rlpy_iql_launch.py`` | d3rlpy 2.8.1's IQL in the benchmark venv (the peer column; ``sweep/peers``) |

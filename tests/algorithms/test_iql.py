@@ -104,6 +104,36 @@ def test_update_order_value_actor_critic_polyak():
     assert max(np.abs(a[k] - c[k]).max() for k in a) > 1e-4
 
 
+def test_behaviour_cloning_mode_learns_the_temperature_0_policy_and_leaves_critics_alone():
+    """BC mode (actor-only likelihood steps) gives the actor that IQL with temperature 0
+    gives on the same batches; its value, critics and targets stay at their initial
+    weights, and those losses read 0. With temperature 3 the actor differs (the weights
+    matter), so the comparison can fail."""
+    def trained(temperature, bc):
+        cfg = config()
+        cfg["learner_params"].update(temperature=temperature, behaviour_cloning=bc)
+        msrl = components(cfg)
+        before = params_of(msrl.policy_and_network.value_net)
+        metrics = msrl.learner.learn(20)
+        return msrl.policy_and_network, before, metrics
+
+    bc_nets, value_before, bc_metrics = trained(0.0, True)
+    t0_nets, _, t0_metrics = trained(0.0, False)
+    t3_nets, _, _ = trained(3.0, False)
+    bc, t0, t3 = (params_of(n.actor_net) for n in (bc_nets, t0_nets, t3_nets))
+    for k in bc:
+        np.testing.assert_allclose(bc[k], t0[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert max(np.abs(bc[k] - t3[k]).max() for k in bc) > 1e-4
+    assert bc_metrics["actor_loss"] == pytest.approx(t0_metrics["actor_loss"], rel=1e-5)
+    assert bc_metrics["critic_loss"] == 0.0 and bc_metrics["value_loss"] == 0.0
+    for k, v in params_of(bc_nets.value_net).items():
+        np.testing.assert_array_equal(v, value_before[k], err_msg=k)
+    for src, tgt in ((bc_nets.critic_net1, bc_nets.target_critic_net1),
+                     (bc_nets.critic_net2, bc_nets.target_critic_net2)):
+        for p, q in zip(src.get_parameters(), tgt.get_parameters()):
+            np.testing.assert_array_equal(p.asnumpy(), q.asnumpy())
+
+
 def test_polyak_update_of_targets():
     nets_msrl = components(config())
     update = nets_msrl.learner.update

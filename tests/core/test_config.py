@@ -95,6 +95,8 @@ def test_top_level_must_be_a_mapping(tmp_path):
     ("domain: atari\n", r"domain: 'atari' is not one of"),
     ("policy_params:\n  hidden_sizes: [256, -1]\n", r"hidden_sizes: must be a list of positive ints"),
     ("learner_params:\n  actor_lr_schedule: linear\n", r"actor_lr_schedule: must be 'cosine' or 'constant'"),
+    ("learner_params:\n  behaviour_cloning: 'yes'\n", r"learner_params.behaviour_cloning: expected bool, got str \('yes'\)"),
+    ("learner_params:\n  fused_optimizer: 1\n", r"learner_params.fused_optimizer: expected bool, got int \(1\)"),
 ])
 def test_out_of_range_values(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match):

@@ -62,6 +62,8 @@ DEFAULT_CONFIG = {
         "temperature": None,             # inverse temperature beta; 0 gives plain BC
         "exp_adv_max": 100.0,
         "actor_lr_schedule": "cosine",   # cosine (to 0 over the planned steps) | constant
+        "behaviour_cloning": False,      # True: actor-only likelihood updates (the BC baseline;
+                                         # temperature 0's policy without training the critics)
         "fused_optimizer": False,        # True: one Adam kernel per network over flat buffers
                                          # (same maths; not faster on a 2-core CPU, see benchmarks/)
     },
@@ -126,8 +128,9 @@ def resolve_and_validate(config):
             f"must be a number > 0, got {lp['exp_adv_max']!r}")
     require(lp["actor_lr_schedule"] in ("cosine", "constant"), "learner_params.actor_lr_schedule",
             f"must be 'cosine' or 'constant', got {lp['actor_lr_schedule']!r}")
-    require(isinstance(lp["fused_optimizer"], bool), "learner_params.fused_optimizer",
-            f"must be true or false, got {lp['fused_optimizer']!r}")
+    for key in ("fused_optimizer", "behaviour_cloning"):
+        require(isinstance(lp[key], bool), f"learner_params.{key}",
+                f"must be true or false, got {lp[key]!r}")
     require(isinstance(pp["hidden_sizes"], list) and len(pp["hidden_sizes"]) >= 1
             and all(isinstance(h, int) and not isinstance(h, bool) and h > 0
                     for h in pp["hidden_sizes"]),

@@ -73,7 +73,12 @@ class IQLUpdate(CompiledTraining):
     ``params["fused_optimizer"]``: True: each optimiser (V; actor; both critics) updates
     one flat buffer with one Adam kernel, Polyak runs over the flat target buffer and the
     step count / beta powers advance once per update (:mod:`mindspore_rl_ext.core.flat_optim`);
-    False (default): ``nn.Adam`` per parameter. Same maths, same checkpoint entries."""
+    False (default): ``nn.Adam`` per parameter. Same maths, same checkpoint entries.
+
+    ``params["behaviour_cloning"]``: True: each step is the actor's maximum-likelihood
+    update only (weight 1 per transition, as temperature 0 gives), with no value, critic
+    or Polyak work; the policy is the one IQL with temperature 0 learns, at about a third
+    of the cost. The critic and value losses are then reported as 0 (not trained)."""
 
     METRICS = ("critic_loss", "actor_loss", "value_loss")
 
@@ -89,6 +94,8 @@ class IQLUpdate(CompiledTraining):
         self.exp_adv_max = params["exp_adv_max"]
         self.tau = params["update_factor"]
         self.fused = bool(params.get("fused_optimizer", False))
+        self.behaviour_cloning = bool(params.get("behaviour_cloning", False))
+        self.not_trained = ms.Tensor(0.0, ms.float32)
         actor_lr = params["actor_lr"]
         if params["actor_lr_schedule"] == "cosine":
             actor_lr = nn.CosineDecayLR(0.0, params["actor_lr"], max(1, int(max_steps)))
@@ -152,8 +159,15 @@ class IQLUpdate(CompiledTraining):
         self.critic_opt.apply(grads, clock)
         return loss
 
+    def bc_step(self, obs, act, clock):
+        loss, grads = self.actor_grad(obs, act, ops.ones_like(act[:, 0]))
+        self.actor_opt.apply(grads, clock)
+        return loss
+
     def step(self, obs, act, rew, next_obs, term):
         clock = self.tick()
+        if self.behaviour_cloning:
+            return self.not_trained, self.bc_step(obs, act, clock), self.not_trained
         value_loss = self.value_step(obs, act, clock)
         actor_loss = self.actor_step(obs, act, clock)
         critic_loss = self.critic_step(obs, act, rew, next_obs, term, clock)
