@@ -64,7 +64,9 @@ def test_runs_reach_the_entry_points_with_seed_folders_and_budget(grid, tmp_path
         assert config["dataset_params"]["dataset"] == str(tmp_path / "tiny.hdf5")
         if run.algorithm.family in ("iql", "d3rlpy"):
             assert args.episode == 3
-            assert config["learner_params"]["temperature"] == (0.0 if run.algorithm.name == "bc" else 3.0)
+            bc = run.algorithm.name == "bc"
+            assert config["learner_params"]["temperature"] == (0.0 if bc else 3.0)
+            assert config["learner_params"].get("behaviour_cloning", False) is bc
         elif run.algorithm.family == "idql":
             assert (args.episode, args.algo, config["algo"]) == (3, run.algorithm.name, run.algorithm.name)
         else:
