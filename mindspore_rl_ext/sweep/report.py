@@ -4,8 +4,11 @@ Reads every finished run's ``metrics.csv`` under OUT and writes into ``OUT/repor
 
 - ``results.csv`` and ``results.md``: per dataset x algorithm, the final (last
   evaluation) and best normalised score as mean ± std over seeds (sample std, ddof 1;
-  0 with one seed), the number of seeds (and of failed runs), and the IQM of the final
-  scores with a 95% bootstrap interval (``stats.py``);
+  0 with one seed), the number of seeds (and of failed runs), the IQM of the final
+  scores with a 95% bootstrap interval (``stats.py``), and the time per gradient step
+  (``ms_per_update``: the median over seeds of each run's median ``per_step_time`` in
+  its train log; wall time of the compiled update calls on whatever machine and load
+  the run had);
 - ``curves_<dataset>.png``: normalised score against gradient steps, mean ± std band per
   algorithm over its seeds, and the dataset's average normalised return as a line.
 
@@ -16,6 +19,7 @@ import argparse
 import csv
 import glob
 import os
+import re
 import sys
 
 import numpy as np
@@ -25,7 +29,9 @@ from mindspore_rl_ext.sweep.records import DATASETS_FILE, RUN_FILE, read_json
 from mindspore_rl_ext.sweep.stats import bootstrap_ci, iqm
 
 COLUMNS = ("dataset", "algorithm", "metric", "n_seeds", "n_failed", "final_mean", "final_std",
-           "best_mean", "best_std", "final_iqm", "final_iqm_ci_low", "final_iqm_ci_high")
+           "best_mean", "best_std", "final_iqm", "final_iqm_ci_low", "final_iqm_ci_high",
+           "ms_per_update")
+PER_STEP_TIME = re.compile(r"^Episode \d+: .*per_step_time ([\d.]+) ms,$", re.M)
 
 
 def eval_curve(metrics_path: str) -> tuple[str, np.ndarray, np.ndarray]:
@@ -37,8 +43,19 @@ def eval_curve(metrics_path: str) -> tuple[str, np.ndarray, np.ndarray]:
             np.array([r[metric] for r in rows], dtype=np.float64))
 
 
+def median_step_ms(run_dir: str, algorithm: str) -> float | None:
+    """The median ``per_step_time`` of the run's episode log lines (None without any)."""
+    path = os.path.join(run_dir, f"{algorithm}_train_log.txt")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        times = [float(t) for t in PER_STEP_TIME.findall(f.read())]
+    return float(np.median(times)) if times else None
+
+
 def collect(out: str) -> dict:
-    """{(dataset, algorithm): {"runs": [(seed, metric, steps, scores)], "failed": n}}."""
+    """{(dataset, algorithm): {"runs": [(seed, metric, steps, scores, ms per update)],
+    "failed": n}}."""
     groups = {}
     for path in sorted(glob.glob(os.path.join(out, "*", "*", "seed*", RUN_FILE))):
         run_dir = os.path.dirname(path)
@@ -51,7 +68,8 @@ def collect(out: str) -> dict:
             continue
         metric, steps, scores = eval_curve(metrics)
         if len(scores):
-            group["runs"].append((int(os.path.basename(run_dir)[4:]), metric, steps, scores))
+            group["runs"].append((int(os.path.basename(run_dir)[4:]), metric, steps, scores,
+                                  median_step_ms(run_dir, algorithm)))
     return groups
 
 
@@ -72,6 +90,9 @@ def table(groups: dict) -> list[dict]:
             row.update(metric=runs[0][1], final_mean=float(final.mean()), final_std=_std(final),
                        best_mean=float(best.mean()), best_std=_std(best),
                        final_iqm=float(iqm(final)), final_iqm_ci_low=low, final_iqm_ci_high=high)
+            times = [r[4] for r in runs if r[4] is not None]
+            if times:
+                row["ms_per_update"] = float(np.median(times))
         rows.append(row)
     return rows
 
@@ -86,19 +107,21 @@ def write_tables(rows: list[dict], folder: str) -> None:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
         writer.writerows({k: row.get(k, "") for k in COLUMNS} for row in rows)
-    lines = ["| dataset | algorithm | final | best | IQM final [95% CI] | seeds | failed |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | algorithm | final | best | IQM final [95% CI] | seeds | failed "
+             "| ms/update |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["n_seeds"]:
             lines.append(f"| {r['dataset']} | {r['algorithm']} | {_fmt(r, 'final_mean')} ± "
                          f"{_fmt(r, 'final_std')} | {_fmt(r, 'best_mean')} ± {_fmt(r, 'best_std')} "
                          f"| {_fmt(r, 'final_iqm')} [{_fmt(r, 'final_iqm_ci_low')}, "
-                         f"{_fmt(r, 'final_iqm_ci_high')}] | {r['n_seeds']} | {r['n_failed']} |")
+                         f"{_fmt(r, 'final_iqm_ci_high')}] | {r['n_seeds']} | {r['n_failed']} "
+                         f"| {_fmt(r, 'ms_per_update')} |")
         else:
-            lines.append(f"| {r['dataset']} | {r['algorithm']} | | | | 0 | {r['n_failed']} |")
+            lines.append(f"| {r['dataset']} | {r['algorithm']} | | | | 0 | {r['n_failed']} | |")
     metrics = sorted({r.get("metric") for r in rows if r.get("metric")})
     lines += ["", f"Scores: {', '.join(metrics)}; mean ± std over seeds; IQM with a 95% "
-              "percentile-bootstrap interval over seeds."]
+              "percentile-bootstrap interval over seeds. ms/update: median over seeds of each "
+              "run's median per_step_time (wall time on that run's machine and load)."]
     with open(os.path.join(folder, "results.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 

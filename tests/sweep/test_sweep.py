@@ -123,6 +123,12 @@ def log_scores(run_dir, algo):
         return [(int(m[0]), float(m[2])) for m in EVAL.findall(f.read())]
 
 
+def log_step_times(run_dir, algo):
+    """per_step_time (ms) of each episode line of the run's train log."""
+    with open(os.path.join(run_dir, f"{algo}_train_log.txt"), encoding="utf-8") as f:
+        return [float(t) for t in re.findall(r"per_step_time ([\d.]+) ms", f.read())]
+
+
 def test_runs_write_logs_checkpoints_and_metrics(swept):
     out = swept.out
     for algo in ("iql", "bc"):
@@ -173,6 +179,9 @@ def test_report_rows_match_the_runs_logs(swept):
         assert float(row["final_iqm_ci_low"]) >= final.min() - 0.0051
         assert float(row["final_iqm_ci_high"]) <= final.max() + 0.0051
         assert f"| tiny | {algo} | {float(row['final_mean']):.2f} ± " in result.stdout
+        step_ms = [np.median(log_step_times(os.path.join(out, algo, "tiny", f"seed{k}"), algo))
+                   for k in (0, 1)]
+        assert abs(float(row["ms_per_update"]) - np.median(step_ms)) <= 1e-6, (algo, step_ms)
     with open(os.path.join(out, "report", "curves_tiny.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
