@@ -77,8 +77,8 @@ class IQLUpdate(CompiledTraining):
 
     ``params["behaviour_cloning"]``: True: each step is the actor's maximum-likelihood
     update only (weight 1 per transition, as temperature 0 gives), with no value, critic
-    or Polyak work; the policy is the one IQL with temperature 0 learns, at about a third
-    of the cost. The critic and value losses are then reported as 0 (not trained)."""
+    or Polyak work: the policy IQL with temperature 0 learns, at a quarter to a fifth of
+    the cost. The critic and value losses are then reported as 0 (not trained)."""
 
     METRICS = ("critic_loss", "actor_loss", "value_loss")
 
