@@ -153,16 +153,14 @@ class FlatAdam(nn.Adam):
 
     def pack(self):
         if self.fused:
-            self.weights.pack()
-            self.flat_m.pack()
-            self.flat_v.pack()
+            for store in (self.weights, self.flat_m, self.flat_v):
+                store.pack()
         return True
 
     def unpack(self):
         if self.fused:
-            self.weights.unpack()
-            self.flat_m.unpack()
-            self.flat_v.unpack()
+            for store in (self.weights, self.flat_m, self.flat_v):
+                store.unpack()
         return True
 
 
