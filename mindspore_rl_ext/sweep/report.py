@@ -12,6 +12,11 @@ Reads every finished run's ``metrics.csv`` under OUT and writes into ``OUT/repor
 - ``curves_<dataset>.png``: normalised score against gradient steps, mean ± std band per
   algorithm over its seeds, and the dataset's average normalised return as a line.
 
+A run folder with a ``selection_eval.csv`` (IDQL-family checkpoints evaluated under other
+selection rules, ``python -m mindspore_rl_ext.algorithms.idql.selection_eval``) adds one
+row per selection rule and N, named ``<selection> N=<n> (<algorithm> training)``, with the
+training run's time per update; those with at least two evaluations get a curve.
+
 When a dataset has no reference scores the raw evaluation return is used (column
 ``metric``).
 """
@@ -24,6 +29,8 @@ import sys
 
 import numpy as np
 
+from mindspore_rl_ext.algorithms.idql.selection_eval import ROWS_FILE as SELECTION_ROWS_FILE
+from mindspore_rl_ext.algorithms.idql.selection_eval import read_rows
 from mindspore_rl_ext.core.metrics import METRICS_FILE, read_metrics
 from mindspore_rl_ext.sweep.records import DATASETS_FILE, RUN_FILE, read_json
 from mindspore_rl_ext.sweep.stats import bootstrap_ci, iqm
@@ -67,10 +74,31 @@ def collect(out: str) -> dict:
             group["failed"] += record.get("state") == "failed"
             continue
         metric, steps, scores = eval_curve(metrics)
+        seed = int(os.path.basename(run_dir)[4:])
+        ms_per_update = median_step_ms(run_dir, algorithm)
         if len(scores):
-            group["runs"].append((int(os.path.basename(run_dir)[4:]), metric, steps, scores,
-                                  median_step_ms(run_dir, algorithm)))
+            group["runs"].append((seed, metric, steps, scores, ms_per_update))
+        for label, (metric, steps, scores) in selection_curves(run_dir, algorithm).items():
+            groups.setdefault((dataset, label), {"runs": [], "failed": 0})["runs"].append(
+                (seed, metric, steps, scores, ms_per_update))
     return groups
+
+
+def selection_curves(run_dir: str, algorithm: str) -> dict:
+    """{"<selection> N=<n> (<algorithm> training)": (metric, steps, scores)} from the run's
+    ``selection_eval.csv`` (``algorithms/idql/selection_eval.py``), if it has one."""
+    curves = {}
+    for r in read_rows(os.path.join(run_dir, SELECTION_ROWS_FILE)):
+        label = f"{r['selection']} N={r['num_candidates']} ({algorithm} training)"
+        curves.setdefault(label, []).append(r)
+    out = {}
+    for label, rows in curves.items():
+        rows.sort(key=lambda r: r["gradient_step"])
+        metric = ("normalized_score" if all(r["normalized_score"] is not None for r in rows)
+                  else "eval_return")
+        out[label] = (metric, np.array([r["gradient_step"] for r in rows]),
+                      np.array([r[metric] for r in rows], dtype=np.float64))
+    return out
 
 
 def _std(x):
@@ -138,8 +166,8 @@ def plot_curves(groups: dict, averages: dict, folder: str) -> list[str]:
         fig, ax = plt.subplots(figsize=(6, 4))
         metric = "normalized_score"
         for (d, algorithm), group in sorted(groups.items()):
-            if d != dataset or not group["runs"]:
-                continue
+            if d != dataset or not group["runs"] or min(len(r[2]) for r in group["runs"]) < 2:
+                continue  # no curve: no runs, or a final-checkpoint-only evaluation
             metric = group["runs"][0][1]
             common = sorted(set.intersection(*(set(r[2].tolist()) for r in group["runs"])))
             curves = np.array([[dict(zip(r[2].tolist(), r[3]))[s] for s in common]

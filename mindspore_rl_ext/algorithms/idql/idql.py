@@ -13,6 +13,7 @@ from mindspore_rl_ext.algorithms.idql.networks import (IDQLDiffusion, JointCriti
 from mindspore_rl_ext.algorithms.idql.update import SCORES, IDQLOnlineUpdate, IDQLUpdate
 from mindspore_rl_ext.core.agents import Actor, Learner
 from mindspore_rl_ext.core.device_dataset import WritableDeviceDataset
+from mindspore_rl_ext.core.errors import ConfigError
 from mindspore_rl_ext.core.weights import copy_weights
 
 
@@ -156,7 +157,9 @@ class IDQLLearner(Learner):
 class IDQLActor(Actor):
     """Evaluation (greedy, N = num_candidates, or each N of a sweep) and online collection
     (``selection = stochastic``) with host-drawn sampler noise, so actions repeat exactly
-    for a given RNG state. ``params``: actor_params plus algo and seed."""
+    for a given RNG state. The candidates are scored by the run's algo unless a call names
+    another ``selection`` rule (``selection_eval.py``). ``params``: actor_params plus algo
+    and seed."""
 
     def __init__(self, params, policy_and_network, environment):
         super().__init__(params, policy_and_network, environment)
@@ -174,14 +177,23 @@ class IDQLActor(Actor):
     def set_observation_normalizer(self, mean, std):
         self.obs_mean, self.obs_std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
-    def selector(self, n):
-        if n not in self._selectors:
-            cell = CandidateSelector(self.policy_and_network, self.algo, n)
+    def selector(self, n, selection=None):
+        """The compiled selector of N candidates scored by ``selection`` (default: the
+        run's algo; another rule of ``SCORES`` evaluates the same networks under it)."""
+        selection = selection or self.algo
+        if selection not in SCORES:
+            raise ConfigError(f"selection: expected one of {', '.join(SCORES)}, "
+                              f"got {selection!r}")
+        if selection == "aligniql_hard" and self.policy_and_network.multipliers is None:
+            raise ConfigError(f"selection 'aligniql_hard' needs the multiplier networks, "
+                              f"which a run of --algo {self.algo} does not train")
+        if (selection, n) not in self._selectors:
+            cell = CandidateSelector(self.policy_and_network, selection, n)
             cell.set_train(False)
-            self._selectors[n] = cell
-        return self._selectors[n]
+            self._selectors[(selection, n)] = cell
+        return self._selectors[(selection, n)]
 
-    def get_action(self, observations, num_candidates=None, stochastic=None):
+    def get_action(self, observations, num_candidates=None, stochastic=None, selection=None):
         obs = np.asarray(observations, np.float32)
         if self.obs_mean is not None:
             obs = (obs - self.obs_mean) / self.obs_std
@@ -196,12 +208,12 @@ class IDQLActor(Actor):
             gumbel = (-np.log(-np.log(u))).astype(np.float32)
         else:
             gumbel = np.zeros((b, n), np.float32)
-        out = self.selector(n)(Tensor(obs), Tensor(x_T), Tensor(noises), Tensor(gumbel),
-                               Tensor(self.eta, ms.float32))
+        out = self.selector(n, selection)(Tensor(obs), Tensor(x_T), Tensor(noises),
+                                          Tensor(gumbel), Tensor(self.eta, ms.float32))
         return out.asnumpy()
 
-    def act(self, num_episodes, vectorized=True, num_candidates=None):
+    def act(self, num_episodes, vectorized=True, num_candidates=None, selection=None):
         def policy(obs):
-            return self.get_action(obs, num_candidates, stochastic=False)
+            return self.get_action(obs, num_candidates, stochastic=False, selection=selection)
 
         return self.environment.run_episodes(policy, num_episodes, vectorized)
