@@ -41,13 +41,19 @@ COLUMNS = ("dataset", "algorithm", "metric", "n_seeds", "n_failed", "final_mean"
 PER_STEP_TIME = re.compile(r"^Episode \d+: .*per_step_time ([\d.]+) ms,$", re.M)
 
 
-def eval_curve(metrics_path: str) -> tuple[str, np.ndarray, np.ndarray]:
-    """A run's evaluations: (metric name, gradient steps, scores)."""
-    rows = [r for r in read_metrics(metrics_path) if r["eval_return"] is not None]
+def score_curve(rows: list[dict]) -> tuple[str, np.ndarray, np.ndarray]:
+    """(metric name, gradient steps, scores) of evaluation rows (``gradient_step``,
+    ``eval_return``, ``normalized_score``): the normalised score where every row has one,
+    else the return."""
     metric = "normalized_score" if rows and all(r["normalized_score"] is not None
                                                 for r in rows) else "eval_return"
     return (metric, np.array([r["gradient_step"] for r in rows]),
             np.array([r[metric] for r in rows], dtype=np.float64))
+
+
+def eval_curve(metrics_path: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """A run's evaluations: (metric name, gradient steps, scores)."""
+    return score_curve([r for r in read_metrics(metrics_path) if r["eval_return"] is not None])
 
 
 def median_step_ms(run_dir: str, algorithm: str) -> float | None:
@@ -91,14 +97,8 @@ def selection_curves(run_dir: str, algorithm: str) -> dict:
     for r in read_rows(os.path.join(run_dir, SELECTION_ROWS_FILE)):
         label = f"{r['selection']} N={r['num_candidates']} ({algorithm} training)"
         curves.setdefault(label, []).append(r)
-    out = {}
-    for label, rows in curves.items():
-        rows.sort(key=lambda r: r["gradient_step"])
-        metric = ("normalized_score" if all(r["normalized_score"] is not None for r in rows)
-                  else "eval_return")
-        out[label] = (metric, np.array([r["gradient_step"] for r in rows]),
-                      np.array([r[metric] for r in rows], dtype=np.float64))
-    return out
+    return {label: score_curve(sorted(rows, key=lambda r: r["gradient_step"]))
+            for label, rows in curves.items()}
 
 
 def _std(x):

@@ -11,16 +11,15 @@ policies at a third of the training cost; an ``idql`` or ``aligniql`` run gives 
 two.
 
     python -m mindspore_rl_ext.algorithms.idql.selection_eval RUN_DIR [RUN_DIR ...] \\
-        --selections idql aligniql aligniql_hard --candidates 16 64 256 [--steps 20000] \\
-        [--summary FOLDER]
+        --selections idql aligniql aligniql_hard --candidates 16 64 256 [--steps 20000]
 
 RUN_DIR is a sweep run folder (``<out>/<algorithm>/<dataset>/seed<k>``: ``run.json``,
 ``env.yaml``, ``algo.yaml`` and ``ckpt/``). Every evaluation (one checkpoint, selection and
 N; ``num_evaluate_episode`` greedy episodes on the run's evaluation seeds, the sampler's RNG
 reset to the run's) becomes a row of ``RUN_DIR/selection_eval.csv``, rewritten through a
 temporary file; rows already there are skipped, so an interrupted job resumes where it
-stopped. ``--summary`` tabulates the rows of all RUN_DIRs over seeds into
-``FOLDER/selection_eval.csv`` and ``FOLDER/selection_eval.md``.
+stopped. The sweep report (``python -m mindspore_rl_ext.sweep.report OUT``) tabulates the
+rows over seeds beside the other algorithms.
 """
 import argparse
 import csv
@@ -29,15 +28,17 @@ import sys
 
 import numpy as np
 
+from mindspore_rl_ext.algorithms.idql.config import load_config
+from mindspore_rl_ext.algorithms.idql.session import IDQLSession
 from mindspore_rl_ext.algorithms.idql.update import ALGOS
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.core.device import DEVICE_TARGETS, init_mindspore
 from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.core.run_log import RunLog
+from mindspore_rl_ext.sweep.records import RUN_FILE, read_json
 
 ROWS_FILE = "selection_eval.csv"
 COLUMNS = ("gradient_step", "selection", "num_candidates", "eval_return", "normalized_score")
-SUMMARY_COLUMNS = ("gradient_step", "selection", "num_candidates", "n_seeds", "score_mean",
-                   "score_std", "scores")
 
 
 def read_rows(path: str) -> list[dict]:
@@ -55,20 +56,18 @@ def read_rows(path: str) -> list[dict]:
             for r in rows]
 
 
-def write_rows(path: str, rows: list[dict], columns=COLUMNS) -> None:
+def write_rows(path: str, rows: list[dict]) -> None:
     """Write ``rows`` to ``path`` through a temporary file (never half-written)."""
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, columns)
+        writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
-        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in rows)
+        writer.writerows({k: ("" if r[k] is None else r[k]) for k in COLUMNS} for r in rows)
     os.replace(tmp, path)
 
 
 def run_algorithm(run_dir: str) -> str:
     """The algorithm a sweep run folder trained (from its ``run.json`` key)."""
-    from mindspore_rl_ext.sweep.records import RUN_FILE, read_json
-
     path = os.path.join(run_dir, RUN_FILE)
     if not os.path.isfile(path):
         raise ConfigError(f"'{run_dir}' is not a sweep run folder: '{path}' is missing")
@@ -83,9 +82,6 @@ def evaluate_run(run_dir: str, selections, candidates, steps=None, config=None, 
     """Evaluate ``run_dir``'s checkpoints (each gradient step of ``steps``, default all)
     with every selection x N; returns the run's rows, the new ones written as they come.
     ``config`` (default: the run's ``env.yaml`` + ``algo.yaml``) must be the run's own."""
-    from mindspore_rl_ext.algorithms.idql import IDQLSession, load_config
-    from mindspore_rl_ext.core.run_log import RunLog
-
     if config is None:
         config = load_config(os.path.join(run_dir, "env.yaml"),
                              os.path.join(run_dir, "algo.yaml"), algo=run_algorithm(run_dir))
@@ -132,34 +128,6 @@ def evaluate_run(run_dir: str, selections, candidates, steps=None, config=None, 
     return rows
 
 
-def summarise(run_dirs, folder: str) -> list[dict]:
-    """Mean ± std over the runs (seeds) of each gradient step x selection x N, written to
-    ``folder``; a combination missing from some run is reported over the runs that have it."""
-    groups = {}
-    for run_dir in run_dirs:
-        for r in read_rows(os.path.join(run_dir, ROWS_FILE)):
-            value = r["normalized_score"] if r["normalized_score"] is not None else r["eval_return"]
-            groups.setdefault((r["gradient_step"], r["selection"], r["num_candidates"]),
-                              []).append(value)
-    table = []
-    for (step, selection, n), scores in sorted(groups.items()):
-        x = np.array(scores)
-        table.append({"gradient_step": step, "selection": selection, "num_candidates": n,
-                      "n_seeds": len(x), "score_mean": round(float(x.mean()), 2),
-                      "score_std": round(float(np.std(x, ddof=1)) if len(x) > 1 else 0.0, 2),
-                      "scores": " ".join(f"{v:.2f}" for v in x)})
-    os.makedirs(folder, exist_ok=True)
-    write_rows(os.path.join(folder, ROWS_FILE), table, SUMMARY_COLUMNS)
-    lines = ["| gradient step | selection | N | score (mean ± std) | seeds | per seed |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['gradient_step']} | {r['selection']} | {r['num_candidates']} | "
-              f"{r['score_mean']:.2f} ± {r['score_std']:.2f} | {r['n_seeds']} | {r['scores']} |"
-              for r in table]
-    with open(os.path.join(folder, "selection_eval.md"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    return table
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Evaluate IDQL-family runs' checkpoints under each selection rule.")
@@ -168,8 +136,6 @@ def parse_args(argv=None):
     parser.add_argument("--candidates", nargs="+", type=int, default=[16, 64, 256])
     parser.add_argument("--steps", nargs="+", type=int, default=None,
                         help="gradient steps of the checkpoints to evaluate (default: all)")
-    parser.add_argument("--summary", default=None, metavar="FOLDER",
-                        help="also tabulate the runs' rows over seeds into FOLDER")
     parser.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.candidates):
@@ -183,9 +149,6 @@ def main(argv=None) -> int:
     for run_dir in args.run_dirs:
         evaluate_run(run_dir, args.selections, args.candidates,
                      set(args.steps) if args.steps else None)
-    if args.summary:
-        for r in summarise(args.run_dirs, args.summary):
-            print(r)
     return 0
 
 
