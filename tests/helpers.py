@@ -1,4 +1,9 @@
-"""Small synthetic datasets for tests."""
+"""Small synthetic datasets for tests, and the loader of the repository's scripts."""
+import importlib.util
+import itertools
+import os
+import sys
+
 import numpy as np
 
 from mindspore_rl_ext.data.transitions import TransitionDataset
@@ -19,3 +24,22 @@ def synthetic_dataset(n=2000, obs_dim=11, act_dim=3, episode_len=100, seed=0, en
         terminals=np.zeros(n, np.float32), timeouts=timeouts,
         episode_ends=ends.astype(np.int64), env_id=env_id,
         ref_min_score=-20.272305, ref_max_score=3234.3, source="synthetic")
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_script_ids = itertools.count()
+
+
+def load_script(path):
+    """Import the script at ``path`` (relative to the repository root) as a fresh module,
+    with its folder on sys.path as when it runs (eval.py imports train.py beside it)."""
+    folder = os.path.dirname(os.path.join(REPO_ROOT, path))
+    name = f"script_{next(_script_ids)}_{os.path.splitext(os.path.basename(path))[0]}"
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
+    return module

@@ -11,36 +11,19 @@ Compilation dominates (tens of seconds per graph on a shared core), so the defau
 covers one member of each family (IQL, SAC, Diffusion-QL ``ql``, both fits); BC and the
 other diffusion ``--algo`` values are marked slow (``pytest -m slow``). Entry points run
 in-process (MindSpore is initialised by conftest)."""
-import importlib.util
 import json
 import os
 import re
 import shutil
-import sys
 
 import numpy as np
 import pytest
-from helpers import synthetic_dataset
+from helpers import load_script, synthetic_dataset
 
 from mindspore_rl_ext.core import checkpoint as ckpt
 from mindspore_rl_ext.data import save_d4rl_hdf5
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUMBER = r"-?(?:[\d.]+(?:e[-+]?\d+)?|nan|inf)"
-
-
-def _load(path, name):
-    """Import ``path`` (an entry-point script) under a unique module name, with its folder
-    on sys.path as when it runs as a script (eval.py imports train.py beside it)."""
-    folder = os.path.dirname(os.path.join(ROOT, path))
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, folder)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(folder)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +102,8 @@ def test_iql_family(tmp_path, dataset, temperature):
     """IQL, and BC (IQL with inverse temperature 0: plain likelihood BC). The actor's
     cosine schedule spans the planned episodes, so a run stopped after one of two
     episodes is compared under the constant schedule (same updates either way)."""
-    train = _load("example/iql/train.py", "contract_iql_train").main
-    evaluate = _load("example/iql/eval.py", "contract_iql_eval").main
+    train = load_script("example/iql/train.py").main
+    evaluate = load_script("example/iql/eval.py").main
     (tmp_path / "env.yaml").write_text(f"dataset_params:\n  dataset: {dataset}\n"
                                        f"  env_id: Hopper-v5\n")
     (tmp_path / "algo.yaml").write_text(
@@ -168,8 +151,8 @@ def _dql_counters(root, networks):
 @pytest.mark.parametrize("algo", ["ql"] + [pytest.param(a, marks=pytest.mark.slow)
                                             for a in ("qg", "edp", "bc", "eg_ood")])
 def test_diffusion_ql(tmp_path, dataset, algo):
-    train = _load("example/diffusion_ql/train.py", "contract_dql_train").main
-    evaluate = _load("example/diffusion_ql/eval.py", "contract_dql_eval").main
+    train = load_script("example/diffusion_ql/train.py").main
+    evaluate = load_script("example/diffusion_ql/eval.py").main
     (tmp_path / "algo.yaml").write_text(
         "policy_params:\n  hidden_dim: 8\n  critic_hidden_dim: 8\n"
         "dataset_params:\n  batch_size: 16\n"
@@ -210,7 +193,7 @@ SAC_NETWORKS = ("policy", "q1", "q2")
 
 
 def test_sac(tmp_path, capsys):
-    script = _load("scripts/train_behaviour_policy.py", "contract_sac")
+    script = load_script("scripts/train_behaviour_policy.py")
     common = ["--env", "hopper", "--learning-starts", "0", "--steps-per-call", "25",
               "--eval-freq", "25", "--ckpt-freq", "25", "--out", str(tmp_path / "policies")]
     assert script.main(common + ["--max-steps", "50", "--work-dir", str(tmp_path / "whole")]) == 0

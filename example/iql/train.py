@@ -12,7 +12,8 @@ default). Rerunning the same command resumes from the newest complete checkpoint
 import argparse
 import sys
 
-from mindspore_rl_ext.core.device import DEVICE_TARGETS, init_mindspore
+from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
+from mindspore_rl_ext.core.device import init_mindspore
 
 
 ALGOS = ("iql", "idql", "aligniql", "aligniql_hard")
@@ -35,21 +36,14 @@ def parse_args(argv=None):
     parser.add_argument("--algo", choices=ALGOS, default="iql",
                         help="iql, or a diffusion policy with an IQL critic (idql, aligniql, "
                              "aligniql_hard)")
-    parser.add_argument("--episode", type=int, required=True,
-                        help="offline training episodes (n_steps_per_episode gradient steps "
-                             "each); idql/aligniql/aligniql_hard add "
-                             "online_params.online_episodes online ones after them")
-    parser.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
-    parser.add_argument("--env_yaml", default=None, help="dataset/environment overrides")
-    parser.add_argument("--algo_yaml", default=None, help="algorithm overrides")
+    add_training_options(parser, "offline training episodes (n_steps_per_episode gradient "
+                                 "steps each); idql/aligniql/aligniql_hard add "
+                                 "online_params.online_episodes online ones after them",
+                         log_file="iql_train_log.txt")
     parser.add_argument("--ckpt_path", default=None, help="checkpoint folder (default ./ckpt)")
     parser.add_argument("--no-resume", dest="resume", action="store_false",
                         help="start over even if ckpt_path holds checkpoints")
-    parser.add_argument("--log_file", default="iql_train_log.txt")
-    args = parser.parse_args(argv)
-    if args.episode < 1:
-        parser.error(f"--episode must be >= 1, got {args.episode}")
-    return args
+    return parse_training_args(parser, argv)
 
 
 def main(argv=None):

@@ -2,7 +2,6 @@
 log lines, model selection files, per-network checkpoints), eval from a network file,
 offline-to-online fine-tuning resuming the offline run, the toy CLI, script usage errors.
 Entry points run in-process (MindSpore is already initialised by conftest)."""
-import importlib.util
 import json
 import os
 import re
@@ -10,26 +9,16 @@ import subprocess
 
 import numpy as np
 import pytest
-from helpers import synthetic_dataset
+from helpers import load_script, synthetic_dataset
 
 from mindspore_rl_ext.data import save_d4rl_hdf5
 
 EXAMPLE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "example", "diffusion_ql"))
 
 
-def _load(name):
-    """Import example/diffusion_ql/<name>.py under a unique module name (example/iql has
-    its own train.py / eval.py)."""
-    spec = importlib.util.spec_from_file_location(f"diffusion_ql_example_{name}",
-                                                  os.path.join(EXAMPLE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-dql_train = _load("train")
-dql_eval = _load("eval")
-bandit_toy = _load("bandit_toy")
+dql_train = load_script("example/diffusion_ql/train.py")
+dql_eval = load_script("example/diffusion_ql/eval.py")
+bandit_toy = load_script("example/diffusion_ql/bandit_toy.py")
 
 NETWORKS = ["actor", "critic", "critic_target", "ema_actor"]
 RUN = "tiny.hdf5__exp_1__diffusion-ql__T-2__ms-online__0"

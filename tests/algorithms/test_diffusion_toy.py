@@ -3,7 +3,6 @@ Q-guided diffusion policies concentrate on the high-reward modes while diffusion
 all of them (mean reward of sampled actions: ql/qg clearly above bc, bc near the dataset
 mean). Rewards of sampled actions count only actions within 3 std of a mode (off-support
 actions score 0), so a policy cannot win by leaving the data."""
-import importlib.util
 import json
 import os
 import re
@@ -11,6 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import load_script
 
 from mindspore_rl_ext.algorithms.diffusion_ql.session import results_dir
 from mindspore_rl_ext.algorithms.diffusion_ql.toy import (build_toy, evaluate_toy, load_toy,
@@ -216,10 +216,7 @@ def test_toy_cli_checkpoints_through_core_and_resumes(tmp_path):
     """bandit_toy.py trains through the Session: core.checkpoint saves every episode (set
     by --algo_yaml), a run stopped after episode 1 resumes to the uninterrupted run's
     counters and index RNG, and the log has the Session's lines."""
-    spec = importlib.util.spec_from_file_location("toy_cli", os.path.join(
-        os.path.dirname(__file__), "..", "..", "example", "diffusion_ql", "bandit_toy.py"))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script("example/diffusion_ql/bandit_toy.py")
     (tmp_path / "algo.yaml").write_text("trainer_params:\n  save_per_episode: 1\n  max_ckpt_num: 2\n"
                                         "  num_evaluate_episode: 16\n")
     args = ["--algo", "ql", "--T", "1", "--num_epochs", "2", "--n_steps_per_episode", "2",

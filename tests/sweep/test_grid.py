@@ -1,11 +1,10 @@
 """Every training algorithm of the project expands into runs whose command line and YAML
 files the entry points accept, carrying the run's seed, folders and budget."""
-import importlib.util
 import os
 import sys
 
 import pytest
-from helpers import synthetic_dataset
+from helpers import load_script, synthetic_dataset
 
 from mindspore_rl_ext.core.errors import ConfigError
 from mindspore_rl_ext.data import save_d4rl_hdf5
@@ -13,22 +12,14 @@ from mindspore_rl_ext.sweep.algorithms import ALGORITHMS, REPO_ROOT
 from mindspore_rl_ext.sweep.grid import load_sweep
 
 
-def entry_point(script):
-    spec = importlib.util.spec_from_file_location(f"entry_{abs(hash(script))}",
-                                                  os.path.join(REPO_ROOT, script))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_diffusion_algo_of_the_entry_point_is_a_sweep_algorithm():
-    algos = entry_point("example/diffusion_ql/train.py").ALGOS
+    algos = load_script("example/diffusion_ql/train.py").ALGOS
     assert {f"diffusion_{a}" for a in algos} == {n for n in ALGORITHMS if n.startswith("diffusion_")}
     assert {"iql", "bc"} <= set(ALGORITHMS)
 
 
 def test_every_algo_of_the_iql_entry_point_is_a_sweep_algorithm():
-    algos = entry_point("example/iql/train.py").ALGOS
+    algos = load_script("example/iql/train.py").ALGOS
     assert set(algos) <= set(ALGORITHMS)
     assert {n for n, a in ALGORITHMS.items() if a.family == "idql"} == set(algos) - {"iql"}
 
@@ -55,7 +46,7 @@ def test_runs_reach_the_entry_points_with_seed_folders_and_budget(grid, tmp_path
         env_yaml, algo_yaml = run.write_inputs(run_dir, tensorboard=True)
         argv = run.argv(run_dir, "CPU")
         assert argv[0] == os.path.join(REPO_ROOT, run.algorithm.script)
-        args = entry_point(run.algorithm.script).parse_args(argv[1:])
+        args = load_script(run.algorithm.script).parse_args(argv[1:])
         assert args.log_file == os.path.join(run_dir, f"{run.algorithm.name}_train_log.txt")
         config = run.algorithm.load_config(args.env_yaml, args.algo_yaml)
         tp = config["trainer_params"]

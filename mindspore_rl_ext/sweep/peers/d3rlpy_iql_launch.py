@@ -35,7 +35,7 @@ import os
 import sys
 
 from mindspore_rl_ext.core.config import apply_yaml, require
-from mindspore_rl_ext.core.device import DEVICE_TARGETS
+from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
 from mindspore_rl_ext.core.errors import ConfigError
 from mindspore_rl_ext.sweep.peers.bench_venv import require_bench_python
 
@@ -150,17 +150,11 @@ def export_run_dataset(config: dict, folder: str) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train d3rlpy's IQL (benchmark venv) on our dataset.")
-    p.add_argument("--episode", type=int, required=True,
-                   help="training episodes (n_steps_per_episode gradient steps each)")
-    p.add_argument("--device_target", choices=DEVICE_TARGETS, default="Auto")
-    p.add_argument("--env_yaml", default=None, help="dataset overrides")
-    p.add_argument("--algo_yaml", default=None, help="algorithm overrides")
-    p.add_argument("--log_file", default="d3rlpy_iql_train_log.txt")
-    args = p.parse_args(argv)
-    if args.episode < 1:
-        p.error(f"--episode must be >= 1, got {args.episode}")
-    return args
+    parser = argparse.ArgumentParser(
+        description="Train d3rlpy's IQL (benchmark venv) on our dataset.")
+    add_training_options(parser, "training episodes (n_steps_per_episode gradient steps each)",
+                         log_file="d3rlpy_iql_train_log.txt")
+    return parse_training_args(parser, argv)
 
 
 def main(argv=None):
