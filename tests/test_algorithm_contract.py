@@ -133,7 +133,8 @@ def test_iql_family(tmp_path, dataset, temperature):
 
 
 # ----------------------------------------------------------------------------- Diffusion-QL
-DQL_LOSSES = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty")
+DQL_LOSSES = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty",
+              "q_data", "q_policy", "policy_data_dist")
 
 
 def _dql_counters(root, networks):

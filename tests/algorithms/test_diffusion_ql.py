@@ -238,6 +238,36 @@ def test_eg_ood_weights_come_from_the_bc_model_and_the_bc_model_trains():
     assert any(not np.allclose(x, y) for x, y in zip(before, after))  # reference bug (b) fixed
 
 
+def _np_mlp(cell, x):
+    """NumPy forward of a TorchMLP (Linear layers, Mish between them)."""
+    layers = list(cell.layers)
+    for i, layer in enumerate(layers):
+        x = x @ layer.weight.asnumpy().T + layer.bias.asnumpy()
+        if i < len(layers) - 1:
+            x = x * np.tanh(np.log1p(np.exp(x)))
+    return x[:, 0]
+
+
+@pytest.mark.parametrize("algo", ["ql", "bc"])
+def test_policy_diagnostics_against_numpy(algo):
+    nets, up = make_update(algo)
+    s, a = batch(7)
+    a_pi = np.clip(a + np.random.default_rng(1).normal(0, 0.3, a.shape), -1, 1).astype(np.float32)
+    q_data, q_policy, dist = (float(_np(x)) for x in
+                              _Call(up, "policy_diagnostics")(Tensor(s), Tensor(a), Tensor(a_pi)))
+    np.testing.assert_allclose(dist, np.linalg.norm(a_pi - a, axis=1).mean(), rtol=1e-5)
+
+    def q_min(actions):
+        x = np.concatenate([s, actions], 1)
+        return np.minimum(_np_mlp(nets.critic.q1_model, x), _np_mlp(nets.critic.q2_model, x)).mean()
+
+    if algo == "bc":  # no critic is trained: its Q means are not reported
+        assert q_data == q_policy == 0.0
+    else:
+        np.testing.assert_allclose([q_data, q_policy], [q_min(a), q_min(a_pi)], rtol=1e-4, atol=1e-6)
+        assert q_data != q_policy
+
+
 # ----------------------------------------------------------------------------- the full update
 def _arrays(n=64, seed=0):
     rng = np.random.default_rng(seed)
@@ -264,6 +294,8 @@ def test_every_algo_runs_compiled_steps_with_finite_losses(algo):
         assert metrics[0] == 0.0  # no critic
     if algo == "eg_ood":  # the penalty is part of the critic loss (random BC model: w > 0)
         assert metrics[5] != 0.0
+    diagnostics = dict(zip(DiffusionQLUpdate.METRICS, metrics))
+    assert diagnostics["policy_data_dist"] > 0 and diagnostics["q_data"] != diagnostics["q_policy"]
     # default step_start_ema=1000: the EMA actor is still the frozen initial copy (DQL quirk)
     for e0, p in zip(ema0, nets.ema_actor.get_parameters()):
         np.testing.assert_array_equal(e0, p.asnumpy())

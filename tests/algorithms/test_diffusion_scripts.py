@@ -51,7 +51,8 @@ def test_train_writes_the_results_folder(work):
     log = (rdir / "train_log.txt").read_text()
     for episode in (1, 2, 3, 4):
         assert re.search(rf"^Episode {episode}: critic_loss is \S+, actor_loss is \S+, bc_loss is \S+, "
-                         rf"ql_loss is \S+, target_q is \S+, ood_penalty is \S+, per_step_time [\d.]+ ms,$",
+                         rf"ql_loss is \S+, target_q is \S+, ood_penalty is \S+, q_data is \S+, "
+                         rf"q_policy is \S+, policy_data_dist is \S+, per_step_time [\d.]+ ms,$",
                          log, re.M), log
     for episode in (2, 4):
         assert re.search(rf"^Evaluate for episode {episode} total rewards is -?[\d.]+, "

@@ -33,6 +33,13 @@ Offline RL):
    (1-d) actor (before that the EMA actor is a frozen copy of the initial actor, as in DQL).
 4. target critic: Polyak with ``tau`` every step.
 
+Before the step, ``policy_diagnostics`` measures on the batch's first ``DIAG_ROWS`` rows
+what decides whether the Q term helps (issue "learning quality", item 5): the mean min Q
+of the data's actions (``q_data``) and of one actor sample per state (``q_policy``), and
+the mean L2 distance between the two actions (``policy_data_dist``). An actor that leaves
+the data (large distance) for actions its critic overvalues (q_policy > q_data) while its
+score falls below BC's is following critic error.
+
 All randomness (t, noise, coin flips) is drawn in-graph from MindSpore's seeded generators;
 batch indices come from the host (numpy RNG), so a run is reproducible for a fixed seed.
 """
@@ -47,6 +54,7 @@ from mindspore_rl_ext.core.training_loop import CompiledTraining
 from mindspore_rl_ext.core.weights import polyak
 
 ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
+DIAG_ROWS = 64  # rows of each batch that policy_diagnostics measures
 LR_DECAY_MODES = ("none", "cosine", "reference")
 
 
@@ -158,9 +166,11 @@ ACTOR_LOSSES = {"bc": bc_actor_loss, "ql": ql_actor_loss, "edp": edp_actor_loss,
 
 class DiffusionQLUpdate(nn.Cell):
     """One gradient step of the chosen algorithm (GRAPH_MODE); returns a tuple of metrics:
-    (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty)."""
+    (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty, q_data, q_policy,
+    policy_data_dist)."""
 
-    METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty")
+    METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty",
+               "q_data", "q_policy", "policy_data_dist")
 
     def __init__(self, nets, algo="ql", discount=0.99, tau=0.005, eta=1.0, lr=3e-4, critic_lr=3e-4,
                  gn=1.0, max_q_backup=False, n_backup_samples=10, ema_decay=0.995,
@@ -349,9 +359,26 @@ class DiffusionQLUpdate(nn.Cell):
         self.bc_opt(grads)
         return loss
 
+    # ---- diagnostics
+    def policy_diagnostics(self, s, a, a_pi):
+        """(q_data, q_policy, policy_data_dist) of states ``s`` with the data's actions ``a``
+        and the actor's ``a_pi``: mean min Q(s, a), mean min Q(s, a_pi) and mean
+        ||a_pi - a||_2, all detached. Without a trained critic (``bc``) both Q means are 0."""
+        distance = ops.stop_gradient(ops.mean(ops.sqrt(ops.sum(ops.square(a_pi - a), -1))))
+        if not self.train_critic:
+            zero = ops.zeros((), ms.float32)
+            return zero, zero, distance
+        q_data = ops.stop_gradient(ops.mean(self.critic.q_min(s, a)))
+        q_policy = ops.stop_gradient(ops.mean(self.critic.q_min(s, a_pi)))
+        return q_data, q_policy, distance
+
     def construct(self, s, a, r, next_s, not_done):
         zero = ops.zeros((), ms.float32)
         critic_loss, target_q, penalty = zero, zero, zero
+        rows = min(DIAG_ROWS, s.shape[0])  # measured before the step, on one actor sample
+        s_d, a_d = s[:rows], a[:rows]
+        q_data, q_policy, distance = self.policy_diagnostics(
+            s_d, a_d, ops.stop_gradient(self.actor.sample(s_d)))
         if self.train_critic:
             y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
             if self.ood_penalised:
@@ -367,7 +394,8 @@ class DiffusionQLUpdate(nn.Cell):
             self.update_ema()
             self.update_critic_target()
         ops.assign_add(self.step, ops.ones((), ms.int32))
-        return critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty
+        return (critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty, q_data, q_policy,
+                distance)
 
 
 def transition_arrays(arrays):
