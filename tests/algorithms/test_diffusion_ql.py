@@ -12,6 +12,7 @@ from mindspore_rl_ext.algorithms.diffusion_ql.config import load_config, results
 from mindspore_rl_ext.algorithms.diffusion_ql.networks import DiffusionNetworks
 from mindspore_rl_ext.algorithms.diffusion_ql.update import (DiffusionQLTrainLoop,
                                                              DiffusionQLUpdate, DQLLearningRate,
+                                                             PolicyDiagnostics,
                                                              lr_at, max_q_backup_value)
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.algorithms.diffusion_ql.selection import (EarlyStopped,
@@ -294,7 +295,12 @@ def test_every_algo_runs_compiled_steps_with_finite_losses(algo):
         assert metrics[0] == 0.0  # no critic
     if algo == "eg_ood":  # the penalty is part of the critic loss (random BC model: w > 0)
         assert metrics[5] != 0.0
-    diagnostics = dict(zip(DiffusionQLUpdate.METRICS, metrics))
+    rows = idx[-1, :8]  # the diagnostics after the steps: the data's rows, one actor sample
+    diagnostics = PolicyDiagnostics(loop).measure(rows)
+    data = _arrays()
+    x = np.concatenate([data["observations"][rows], data["actions"][rows]], 1)
+    q_data = np.minimum(_np_mlp(nets.critic.q1_model, x), _np_mlp(nets.critic.q2_model, x)).mean()
+    np.testing.assert_allclose(diagnostics["q_data"], q_data, rtol=1e-4, atol=1e-6)
     assert diagnostics["policy_data_dist"] > 0 and diagnostics["q_data"] != diagnostics["q_policy"]
     # default step_start_ema=1000: the EMA actor is still the frozen initial copy (DQL quirk)
     for e0, p in zip(ema0, nets.ema_actor.get_parameters()):

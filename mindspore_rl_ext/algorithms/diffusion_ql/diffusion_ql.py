@@ -6,7 +6,8 @@ from mindspore import Tensor
 
 from mindspore_rl_ext.algorithms.diffusion_ql.acting import DiffusionActionSelector
 from mindspore_rl_ext.algorithms.diffusion_ql.networks import DiffusionNetworks
-from mindspore_rl_ext.algorithms.diffusion_ql.update import DiffusionQLTrainLoop, DiffusionQLUpdate
+from mindspore_rl_ext.algorithms.diffusion_ql.update import (DIAG_ROWS, DiffusionQLTrainLoop,
+                                                          DiffusionQLUpdate, PolicyDiagnostics)
 from mindspore_rl_ext.core.agents import Actor, Learner
 
 
@@ -83,6 +84,7 @@ class DiffusionQLLearner(Learner):
         self.update.set_train(True)
         self.loop = DiffusionQLTrainLoop(self.update, replay_buffer.arrays(),
                                          len(replay_buffer) + int(params.get("online_capacity", 0)))
+        self.diagnostics = PolicyDiagnostics(self.loop)
         self.batch_size = replay_buffer.batch_size
         self.rng = np.random.default_rng(params["seed"])
 
@@ -92,8 +94,12 @@ class DiffusionQLLearner(Learner):
         return self.loop.dataset.size
 
     def learn(self, num_steps):
+        """``num_steps`` updates; returns their mean metrics and the policy diagnostics after
+        them (on the first DIAG_ROWS rows of the last batch)."""
         idx = self.rng.integers(0, self.size, (int(num_steps), self.batch_size), dtype=np.int32)
-        return self.loop.train_steps(idx)
+        metrics = self.loop.train_steps(idx)
+        metrics.update(self.diagnostics.measure(idx[-1, :DIAG_ROWS]))
+        return metrics
 
     def add_transitions(self, obs, act, rew, next_obs, not_done):
         """Append rows (online fine-tuning) to the device dataset; returns the new size."""

@@ -33,12 +33,14 @@ Offline RL):
    (1-d) actor (before that the EMA actor is a frozen copy of the initial actor, as in DQL).
 4. target critic: Polyak with ``tau`` every step.
 
-Before the step, ``policy_diagnostics`` measures on the batch's first ``DIAG_ROWS`` rows
-what decides whether the Q term helps (issue "learning quality", item 5): the mean min Q
-of the data's actions (``q_data``) and of one actor sample per state (``q_policy``), and
-the mean L2 distance between the two actions (``policy_data_dist``). An actor that leaves
-the data (large distance) for actions its critic overvalues (q_policy > q_data) while its
-score falls below BC's is following critic error.
+``PolicyDiagnostics`` (its own compiled call, after each episode's updates, on the first
+``DIAG_ROWS`` rows of the episode's last batch) measures what decides whether the Q term
+helps: the mean min Q of the data's actions (``q_data``) and of one actor sample per state
+(``q_policy``), and the mean L2 distance between the two actions (``policy_data_dist``). An
+actor that leaves the data (large distance) for actions its critic overvalues (q_policy >
+q_data) while its score falls below BC's is following critic error. It stays outside the
+training loop's graph: inside it, MindSpore 2.x failed now and then to compile the loop when
+other graphs had been compiled in the same process ("Illegal AnfNode for evaluating").
 
 All randomness (t, noise, coin flips) is drawn in-graph from MindSpore's seeded generators;
 batch indices come from the host (numpy RNG), so a run is reproducible for a fixed seed.
@@ -54,7 +56,7 @@ from mindspore_rl_ext.core.training_loop import CompiledTraining
 from mindspore_rl_ext.core.weights import polyak
 
 ALGOS = ("ql", "qg", "edp", "bc", "eg_ood")
-DIAG_ROWS = 64  # rows of each batch that policy_diagnostics measures
+DIAG_ROWS = 64  # rows of an episode's last batch that PolicyDiagnostics measures
 LR_DECAY_MODES = ("none", "cosine", "reference")
 
 
@@ -166,11 +168,9 @@ ACTOR_LOSSES = {"bc": bc_actor_loss, "ql": ql_actor_loss, "edp": edp_actor_loss,
 
 class DiffusionQLUpdate(nn.Cell):
     """One gradient step of the chosen algorithm (GRAPH_MODE); returns a tuple of metrics:
-    (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty, q_data, q_policy,
-    policy_data_dist)."""
+    (critic_loss, actor_loss, bc_loss, q_loss, target_q_mean, ood_penalty)."""
 
-    METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty",
-               "q_data", "q_policy", "policy_data_dist")
+    METRICS = ("critic_loss", "actor_loss", "bc_loss", "ql_loss", "target_q", "ood_penalty")
 
     def __init__(self, nets, algo="ql", discount=0.99, tau=0.005, eta=1.0, lr=3e-4, critic_lr=3e-4,
                  gn=1.0, max_q_backup=False, n_backup_samples=10, ema_decay=0.995,
@@ -375,10 +375,6 @@ class DiffusionQLUpdate(nn.Cell):
     def construct(self, s, a, r, next_s, not_done):
         zero = ops.zeros((), ms.float32)
         critic_loss, target_q, penalty = zero, zero, zero
-        rows = min(DIAG_ROWS, s.shape[0])  # measured before the step, on one actor sample
-        s_d, a_d = s[:rows], a[:rows]
-        q_data, q_policy, distance = self.policy_diagnostics(
-            s_d, a_d, ops.stop_gradient(self.actor.sample(s_d)))
         if self.train_critic:
             y, s_next, a_next = self.critic_target_value(next_s, r, not_done)
             if self.ood_penalised:
@@ -394,8 +390,7 @@ class DiffusionQLUpdate(nn.Cell):
             self.update_ema()
             self.update_critic_target()
         ops.assign_add(self.step, ops.ones((), ms.int32))
-        return (critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty, q_data, q_policy,
-                distance)
+        return critic_loss, actor_loss, bc_loss, q_loss, target_q, penalty
 
 
 def transition_arrays(arrays):
@@ -426,3 +421,25 @@ class DiffusionQLTrainLoop(CompiledTraining):
 
     def step(self, s, a, r, next_s, not_done):
         return self.update(s, a, r, next_s, not_done)
+
+
+class PolicyDiagnostics(nn.Cell):
+    """``policy_diagnostics`` of a training loop's update on dataset rows, one compiled call:
+    ``measure(indices)`` -> {q_data, q_policy, policy_data_dist} with one actor sample per
+    state. ``auto_prefix=False``: the networks keep their checkpoint names."""
+
+    NAMES = ("q_data", "q_policy", "policy_data_dist")
+
+    def __init__(self, loop):
+        super().__init__(auto_prefix=False)
+        self.update = loop.update
+        self.dataset = loop.dataset
+
+    def construct(self, indices):
+        s, a = self.dataset(indices)[:2]
+        a_pi = ops.stop_gradient(self.update.actor.sample(s))
+        return self.update.policy_diagnostics(s, a, a_pi)
+
+    def measure(self, indices):
+        out = self(Tensor(np.asarray(indices, np.int32)))
+        return {name: float(x.asnumpy()) for name, x in zip(self.NAMES, out)}
