@@ -12,8 +12,8 @@ default). Rerunning the same command resumes from the newest complete checkpoint
 import argparse
 import sys
 
-from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
 from mindspore_rl_ext.core.device import init_mindspore
+from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
 
 
 ALGOS = ("iql", "idql", "aligniql", "aligniql_hard")

@@ -35,8 +35,8 @@ import os
 import sys
 
 from mindspore_rl_ext.core.config import apply_yaml, require
-from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
 from mindspore_rl_ext.core.errors import ConfigError
+from mindspore_rl_ext.core.train_options import add_training_options, parse_training_args
 from mindspore_rl_ext.sweep.peers.bench_venv import require_bench_python
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "d3rlpy_iql.py")
