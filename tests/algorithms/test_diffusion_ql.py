@@ -249,6 +249,12 @@ def _np_mlp(cell, x):
     return x[:, 0]
 
 
+def _np_q_min(critic, s, a):
+    """NumPy mean over rows of min(Q1, Q2)(s, a) of a twin critic."""
+    x = np.concatenate([s, a], 1)
+    return np.minimum(_np_mlp(critic.q1_model, x), _np_mlp(critic.q2_model, x)).mean()
+
+
 @pytest.mark.parametrize("algo", ["ql", "bc"])
 def test_policy_diagnostics_against_numpy(algo):
     nets, up = make_update(algo)
@@ -257,15 +263,11 @@ def test_policy_diagnostics_against_numpy(algo):
     q_data, q_policy, dist = (float(_np(x)) for x in
                               _Call(up, "policy_diagnostics")(Tensor(s), Tensor(a), Tensor(a_pi)))
     np.testing.assert_allclose(dist, np.linalg.norm(a_pi - a, axis=1).mean(), rtol=1e-5)
-
-    def q_min(actions):
-        x = np.concatenate([s, actions], 1)
-        return np.minimum(_np_mlp(nets.critic.q1_model, x), _np_mlp(nets.critic.q2_model, x)).mean()
-
     if algo == "bc":  # no critic is trained: its Q means are not reported
         assert q_data == q_policy == 0.0
     else:
-        np.testing.assert_allclose([q_data, q_policy], [q_min(a), q_min(a_pi)], rtol=1e-4, atol=1e-6)
+        expected = [_np_q_min(nets.critic, s, a), _np_q_min(nets.critic, s, a_pi)]
+        np.testing.assert_allclose([q_data, q_policy], expected, rtol=1e-4, atol=1e-6)
         assert q_data != q_policy
 
 
@@ -298,9 +300,10 @@ def test_every_algo_runs_compiled_steps_with_finite_losses(algo):
     rows = idx[-1, :8]  # the diagnostics after the steps: the data's rows, one actor sample
     diagnostics = PolicyDiagnostics(loop).measure(rows)
     data = _arrays()
-    x = np.concatenate([data["observations"][rows], data["actions"][rows]], 1)
-    q_data = np.minimum(_np_mlp(nets.critic.q1_model, x), _np_mlp(nets.critic.q2_model, x)).mean()
-    np.testing.assert_allclose(diagnostics["q_data"], q_data, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        diagnostics["q_data"],
+        _np_q_min(nets.critic, data["observations"][rows], data["actions"][rows]),
+        rtol=1e-4, atol=1e-6)
     assert diagnostics["policy_data_dist"] > 0 and diagnostics["q_data"] != diagnostics["q_policy"]
     # default step_start_ema=1000: the EMA actor is still the frozen initial copy (DQL quirk)
     for e0, p in zip(ema0, nets.ema_actor.get_parameters()):
