@@ -19,6 +19,14 @@ gait (mean forward velocity, episode length, fall rate).
 
 writes one of a run's evaluation snapshots as <out>/<env>_<level>.npz, for when the run's
 own level detection overshot the band (a policy chosen by its gait as well as its return).
+
+    python scripts/train_behaviour_policy.py --env walker2d --seed 1 \
+        --work-dir runs/sac_walker2d_s1 --pack-carry carried/sac_walker2d_s1
+
+writes the run's newest checkpoint without its replay rows (a few MB, to commit); on
+another machine, ``--carry carried/sac_walker2d_s1`` with the same training arguments
+resumes from it, refilling the buffer with --refill-steps env steps of the policy
+(mindspore_rl_ext/algorithms/sac/carry.py).
 """
 import argparse
 import json
@@ -61,6 +69,13 @@ def parse_args(argv=None):
                    help="write the replay buffer at the moment medium is reached here "
                         "(D4RL-like medium-replay .npz; large, keep it out of the package)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--pack-carry", metavar="DEST", default=None,
+                   help="write the newest checkpoint of --work-dir without its replay rows to "
+                        "DEST and exit")
+    p.add_argument("--carry", metavar="CARRY_DIR", default=None,
+                   help="resume from this carried checkpoint when --work-dir has none")
+    p.add_argument("--refill-steps", type=int, default=100_000,
+                   help="env steps of the policy that refill the buffer after --carry")
     p.add_argument("--device", default="CPU")
     p.add_argument("--evaluate", metavar="POLICY_NPZ", default=None,
                    help="only evaluate this behaviour policy file and exit")
@@ -128,6 +143,12 @@ def main(argv=None):
         return 0
     if args.export_snapshot:
         return export(args)
+    work_dir = args.work_dir or os.path.join("runs", f"sac_{args.env}_s{args.seed}")
+    if args.pack_carry:
+        from mindspore_rl_ext.algorithms.sac.carry import pack_carry
+
+        print(json.dumps(pack_carry(work_dir, args.pack_carry)))
+        return 0
     from mindspore_rl_ext.core.device import init_mindspore
 
     init_mindspore(args.device)  # before any tensor op
@@ -150,13 +171,16 @@ def main(argv=None):
         max_env_steps=args.max_steps, learning_starts=args.learning_starts,
         steps_per_call=args.steps_per_call, eval_freq=args.eval_freq,
         ckpt_freq=args.ckpt_freq, medium_band=band, medium_target=target,
-        expert_return=args.expert_return, stop_at_medium=args.stop_at_medium)},
-        "the command line")
-    work_dir = args.work_dir or os.path.join("runs", f"sac_{args.env}_s{args.seed}")
+        expert_return=args.expert_return, stop_at_medium=args.stop_at_medium,
+        refill_steps=args.refill_steps)}, "the command line")
     if args.fresh and os.path.isdir(os.path.join(work_dir, "ckpt")):
         shutil.rmtree(os.path.join(work_dir, "ckpt"))
-
     log = RunLog()
+    if args.carry and not args.fresh:
+        from mindspore_rl_ext.algorithms.sac.carry import unpack_carry
+
+        if unpack_carry(args.carry, work_dir):
+            log.info(f"Carried checkpoint {args.carry} copied to {work_dir}/ckpt")
     log.info(f"SAC {preset['env_id']} seed {args.seed}: medium band {band} (target {target}), "
         f"expert {args.expert_return}, max {args.max_steps} env steps, work dir {work_dir}, "
         f"policies -> {args.out}, replay dump -> {args.replay_dump}")

@@ -266,3 +266,53 @@ def test_old_checkpoint_format_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(CheckpointError, match=r"'.*w/ckpt' holds a checkpoint of the old SAC "
                                               r"format \(state.json\).*--fresh"):
         train(tiny_config(), str(tmp_path / "w"), str(tmp_path / "p"))
+
+
+def test_carried_checkpoint_drops_the_replay_and_resumes_after_a_policy_refill(tmp_path):
+    """pack_carry keeps every network and resume entry but the replay rows; a run resumed
+    from it refills the buffer with policy steps (not counted as env steps), then trains on."""
+    from mindspore_rl_ext.algorithms.sac.carry import NETWORKS, pack_carry, unpack_carry
+    from mindspore_rl_ext.core import checkpoint as ckpt
+    from mindspore_rl_ext.core.errors import CheckpointError
+
+    cfg = tiny_config(medium_band=(1e8, 2e8), medium_target=1.5e8, refill_steps=40)
+    work, carry = str(tmp_path / "a"), str(tmp_path / "carry")
+    first = train(cfg, work, str(tmp_path / "p"))
+    packed = pack_carry(work, carry)
+    assert packed["env_step"] == 100 and packed["dropped_rows"] == first.buffer.size == 100
+    step = packed["episode"]
+    for name in NETWORKS:
+        original = ckpt.load_params(ckpt.network_file(os.path.join(work, "ckpt"), name, step))
+        carried = ckpt.load_params(ckpt.network_file(carry, name, step))
+        assert original.keys() == carried.keys()
+        for key in original:
+            np.testing.assert_array_equal(carried[key], original[key], err_msg=key)
+    original = ckpt.load_params(ckpt.state_files(os.path.join(work, "ckpt"), step)[0])
+    carried = ckpt.load_params(ckpt.state_files(carry, step)[0])
+    replay = {k for k in original if k.startswith("host_state.replay_")}
+    assert len(replay) == 6 and carried.keys() == original.keys() - replay
+    for key in carried:
+        np.testing.assert_array_equal(carried[key], original[key], err_msg=key)
+
+    resumed_work = str(tmp_path / "b")
+    assert unpack_carry(carry, resumed_work)
+    with pytest.raises(CheckpointError, match=r"carried one whose buffer was never refilled"):
+        pack_carry(resumed_work, str(tmp_path / "again"))
+    cfg["trainer_params"]["max_env_steps"] = 150
+    logs = ListLog()
+    resumed = train(cfg, resumed_work, str(tmp_path / "p"), log=logs)
+    assert any("Resumed SAC at env step 100" in m for m in logs)
+    assert any("Refilled the replay buffer" in m and "with 40 env steps" in m for m in logs)
+    assert resumed.step == 150 and resumed.refill_env_steps == 40
+    assert resumed.buffer.size == 40 + 50
+    assert [r["step"] for r in resumed.history] == [50, 100, 150]
+    assert not unpack_carry(carry, resumed_work)  # the run's own checkpoints win now
+    with pytest.raises(CheckpointError, match=r"'.*nowhere/ckpt' holds no complete SAC"):
+        pack_carry(str(tmp_path / "nowhere"), carry)
+
+
+def test_refill_steps_below_the_batch_size_is_refused():
+    from mindspore_rl_ext.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"trainer_params.refill_steps.*\(8\).*batch_size \(32\)"):
+        tiny_config(refill_steps=8)

@@ -65,6 +65,8 @@ DEFAULT_CONFIG = {
         "medium_target": None,
         "expert_return": None,       # None: do not look for an expert policy
         "stop_at_medium": False,     # stop once medium is reached (and no expert is asked for)
+        "refill_steps": 100_000,     # policy env steps refilling a carried checkpoint's
+                                     # buffer (at most its capacity; carry.py)
     },
 }
 
@@ -86,7 +88,7 @@ def load_config(overrides: dict | None = None, where: str = "SAC config") -> dic
             "trainer_params.medium_band", f"must be (low, high) with low < high, got "
                                           f"{tp['medium_band']}")
     for key in ("max_env_steps", "steps_per_call", "eval_freq", "ckpt_freq", "eval_episodes",
-                "confirm_episodes", "max_ckpt_num"):
+                "confirm_episodes", "max_ckpt_num", "refill_steps"):
         require(_positive_int(tp[key]), f"trainer_params.{key}",
                 f"must be >= 1 (an int), got {tp[key]!r}")
     k = tp["steps_per_call"]
@@ -96,6 +98,9 @@ def load_config(overrides: dict | None = None, where: str = "SAC config") -> dic
     for key in ("capacity", "batch_size"):
         require(_positive_int(config["replay_params"][key]), f"replay_params.{key}",
                 f"must be >= 1 (an int), got {config['replay_params'][key]!r}")
+    batch = config["replay_params"]["batch_size"]
+    require(tp["refill_steps"] >= batch, "trainer_params.refill_steps",
+            f"({tp['refill_steps']}) must be at least replay_params.batch_size ({batch})")
     return config
 
 

@@ -13,7 +13,8 @@ Checkpoints (core.checkpoint, every ``ckpt_freq`` env steps) hold everything the
 step depends on: networks, targets, Adam moments and log-alpha (the update cell), the
 replay rows in their slots and the write position, the host RNG, the environment's
 MuJoCo state, time-limit count and reset RNG, and the running episode's return and
-length; a resumed run continues bit-exactly as if never stopped.
+length; a resumed run continues bit-exactly as if never stopped. A checkpoint carried
+without its replay rows (``carry.py``) resumes by refilling the buffer first.
 """
 import json
 import os
@@ -66,6 +67,8 @@ class SACTrainer(Trainer):
         self.levels = {}         # level -> info dict once reached
         self.update_ms = []
         self.elapsed = 0.0
+        self.refill_left = 0         # env steps to refill after resuming a carried checkpoint
+        self.refill_env_steps = 0    # refill env steps taken so far (not counted in step)
 
     # -- core.Trainer ---------------------------------------------------------------
     def trainable_variables(self):
@@ -87,6 +90,7 @@ class SACTrainer(Trainer):
                  "elapsed": self.elapsed, "update_ms": self.update_ms,
                  "episode_return": self.ep_ret, "episode_length": self.ep_len,
                  "stats_sum": self.acc.tolist(), "stats_calls": self.acc_n,
+                 "refill_env_steps": self.refill_env_steps,
                  "obs": np.asarray(self.obs, np.float64)}
         env = self.env.get_state()
         state.update(env_physics=env.pop("physics"), env=env)
@@ -96,6 +100,9 @@ class SACTrainer(Trainer):
     def load_host_state(self, state):
         self.buffer.load_state(state)
         self.learner.write_rows(np.arange(self.buffer.size))
+        self.refill_left = (min(int(self.params["refill_steps"]), self.buffer.capacity)
+                            if state.get("replay_dropped") else 0)
+        self.refill_env_steps = state.get("refill_env_steps", 0)
         self.env.set_state(dict(state["env"], physics=state["env_physics"]))
         self.obs = state["obs"]
         self.step, self.env_episodes = state["step"], state["env_episodes"]
@@ -148,6 +155,8 @@ class SACTrainer(Trainer):
         t_start = time.time()
         if self.obs is None:
             self.obs, _ = self.env.reset(seed=self.seed * 7919 + self.step)
+        if self.refill_left:
+            self._refill()
         first_row = self.buffer.ptr
         for _ in range(k):
             self._env_step(self.step < int(p["learning_starts"]))
@@ -160,18 +169,32 @@ class SACTrainer(Trainer):
             self._evaluate_and_log()
         return stats
 
-    def _env_step(self, random_action):
+    def _refill(self):
+        """Refill the empty buffer of a carried checkpoint: ``refill_left`` env steps of the
+        current stochastic policy, no updates, not counted in ``step``."""
+        n, first_row = self.refill_left, self.buffer.ptr
+        for _ in range(n):
+            self._env_step(False, refill=True)
+        self.learner.write_rows((first_row + np.arange(n)) % self.buffer.capacity)
+        self.refill_left = 0
+        self.refill_env_steps += n
+        self.log.info(f"Refilled the replay buffer of the carried checkpoint with {n} env "
+                      f"steps of the current stochastic policy (env step {self.step})")
+
+    def _env_step(self, random_action, refill=False):
         if random_action:
             act = self.rng.uniform(-1.0, 1.0, self.buffer.action_dim).astype(np.float32)
         else:
             act = self.actor.get_action(self.obs, deterministic=False, rng=self.rng)
         next_obs, rew, term, trunc, _ = self.env.step(act)
         self.buffer.add(self.obs, act, rew, next_obs, term, trunc)
-        self.step += 1
+        if not refill:
+            self.step += 1
         self.ep_ret += float(rew)
         self.ep_len += 1
         if term or trunc:
-            self.train_returns.append((self.step, round(self.ep_ret, 2)))
+            if not refill:
+                self.train_returns.append((self.step, round(self.ep_ret, 2)))
             self.env_episodes += 1
             self.obs, _ = self.env.reset()
             self.ep_ret, self.ep_len = 0.0, 0
@@ -240,6 +263,9 @@ class SACTrainer(Trainer):
         self.levels["medium"]["replay_dump"] = self.replay_dump
         self.log.info(f"Dumped {len(rows['rewards'])} replay transitions to {self.replay_dump}")
 
+    def _snapshot_path(self, step):
+        return os.path.join(self.work_dir, "snapshots", f"step_{step:07d}.npz")
+
     def _mean_stats(self):
         """The mean losses, alpha and per-update time since the last evaluation."""
         if not self.acc_n:
@@ -260,8 +286,7 @@ class SACTrainer(Trainer):
                "time_s": round(self.elapsed, 1)}
         if stats is not None:
             rec.update(stats)
-        snap = os.path.join(self.work_dir, "snapshots", f"step_{self.step:07d}.npz")
-        ckpt.save_arrays(snap, self._weights())
+        ckpt.save_arrays(self._snapshot_path(self.step), self._weights())
         low, high = self.band
         confirm = None
         if (self.expert_return and "expert" not in self.levels
@@ -299,7 +324,8 @@ class SACTrainer(Trainer):
         """No evaluation hit the band: export the snapshot whose confirmed stochastic
         return is closest to the medium target (marked in its metadata)."""
         target = self.params["medium_target"]
-        cands = [r for r in self.history if "confirm_stoch_return" in r]
+        cands = [r for r in self.history if "confirm_stoch_return" in r
+                 and os.path.isfile(self._snapshot_path(r["step"]))]  # a carry has none
         if not cands:
             self.log.info(f"Medium band {self.band} not reached in {self.step} env steps "
                           f"(best eval "
@@ -307,7 +333,7 @@ class SACTrainer(Trainer):
                           f"no medium policy exported")
             return
         best = min(cands, key=lambda r: abs(r["confirm_stoch_return"] - target))
-        snap = os.path.join(self.work_dir, "snapshots", f"step_{best['step']:07d}.npz")
+        snap = self._snapshot_path(best["step"])
         path, meta = export_snapshot(
             self.env_name, snap, "medium", self.policy_dir, best["step"], self.seed,
             self.config["policy_params"], int(self.params["confirm_episodes"]),
