@@ -9,6 +9,11 @@ Reads every finished run's ``metrics.csv`` under OUT and writes into ``OUT/repor
   (``ms_per_update``: the median over seeds of each run's median ``per_step_time`` in
   its train log; wall time of the compiled update calls on whatever machine and load
   the run had);
+- ``runs.csv``: one row per finished run: its final and best score, final gradient step
+  and time per gradient step;
+- ``score_table.md``: the score table to publish: one row per dataset, its data average,
+  then the final score (mean ± std over seeds) of each algorithm, the best mean in bold,
+  and the budgets and seed counts the cells stand on;
 - ``curves_<dataset>.png``: normalised score against gradient steps, mean ± std band per
   algorithm over its seeds, and the dataset's average normalised return as a line.
 
@@ -32,12 +37,15 @@ import numpy as np
 from mindspore_rl_ext.algorithms.idql.selection_eval import ROWS_FILE as SELECTION_ROWS_FILE
 from mindspore_rl_ext.algorithms.idql.selection_eval import read_rows
 from mindspore_rl_ext.core.metrics import METRICS_FILE, read_metrics
+from mindspore_rl_ext.sweep.algorithms import ALGORITHMS
 from mindspore_rl_ext.sweep.records import DATASETS_FILE, RUN_FILE, read_json
 from mindspore_rl_ext.sweep.stats import bootstrap_ci, iqm
 
 COLUMNS = ("dataset", "algorithm", "metric", "n_seeds", "n_failed", "final_mean", "final_std",
            "best_mean", "best_std", "final_iqm", "final_iqm_ci_low", "final_iqm_ci_high",
-           "ms_per_update")
+           "ms_per_update", "final_step")
+RUN_COLUMNS = ("dataset", "algorithm", "seed", "metric", "final_step", "final", "best",
+               "ms_per_update")
 PER_STEP_TIME = re.compile(r"^Episode \d+: .*per_step_time ([\d.]+) ms,$", re.M)
 
 
@@ -117,7 +125,8 @@ def table(groups: dict) -> list[dict]:
             low, high = bootstrap_ci(final)
             row.update(metric=runs[0][1], final_mean=float(final.mean()), final_std=_std(final),
                        best_mean=float(best.mean()), best_std=_std(best),
-                       final_iqm=float(iqm(final)), final_iqm_ci_low=low, final_iqm_ci_high=high)
+                       final_iqm=float(iqm(final)), final_iqm_ci_low=low, final_iqm_ci_high=high,
+                       final_step=int(max(r[2][-1] for r in runs)))
             times = [r[4] for r in runs if r[4] is not None]
             if times:
                 row["ms_per_update"] = float(np.median(times))
@@ -152,6 +161,72 @@ def write_tables(rows: list[dict], folder: str) -> None:
               "run's median per_step_time (wall time on that run's machine and load)."]
     with open(os.path.join(folder, "results.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def run_rows(groups: dict) -> list[dict]:
+    """One row per finished run (RUN_COLUMNS), by dataset, algorithm and seed."""
+    rows = []
+    for (dataset, algorithm), group in sorted(groups.items()):
+        for seed, metric, steps, scores, ms_per_update in sorted(group["runs"],
+                                                                 key=lambda r: r[0]):
+            rows.append({"dataset": dataset, "algorithm": algorithm, "seed": seed,
+                         "metric": metric, "final_step": int(steps[-1]),
+                         "final": float(scores[-1]), "best": float(scores.max()),
+                         "ms_per_update": ms_per_update})
+    return rows
+
+
+def write_runs(rows: list[dict], folder: str) -> None:
+    with open(os.path.join(folder, "runs.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, RUN_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: "" if row[k] is None else row[k] for k in RUN_COLUMNS}
+                         for row in rows)
+
+
+def _column_order(algorithm: str) -> tuple:
+    """Sweep algorithms in ALGORITHMS' order, a selection row (``idql N=16 (...)``) by its
+    rule's name, then its N."""
+    names = list(ALGORITHMS)
+    base = algorithm.split(" ")[0]
+    n = re.search(r" N=(\d+) ", algorithm)
+    return (names.index(base) if base in names else len(names), base,
+            int(n.group(1)) if n else 0, algorithm)
+
+
+def score_table(rows: list[dict], averages: dict) -> str:
+    """Markdown: a row per dataset (its data average, then each algorithm's final score,
+    mean ± std over seeds, the best mean in bold), and what the cells stand on."""
+    rows = [r for r in rows if r["n_seeds"]]
+    algorithms = sorted({r["algorithm"] for r in rows}, key=_column_order)
+    cells = {(r["dataset"], r["algorithm"]): r for r in rows}
+    seeds = sorted({r["n_seeds"] for r in rows})
+    steps = sorted({r["final_step"] for r in rows})
+    lines = ["| dataset | data | " + " | ".join(algorithms) + " |",
+             "|---|---|" + "---|" * len(algorithms)]
+    for dataset in sorted({r["dataset"] for r in rows}):
+        means = [cells[(dataset, a)]["final_mean"] for a in algorithms if (dataset, a) in cells]
+        average = averages.get(dataset, {}).get("average_normalized_score")
+        line = [dataset, "?" if average is None else f"{average:.1f}"]
+        for algorithm in algorithms:
+            r = cells.get((dataset, algorithm))
+            if r is None:
+                line.append("")
+                continue
+            text = f"{r['final_mean']:.1f} ± {r['final_std']:.1f}"
+            text = f"**{text}**" if r["final_mean"] == max(means) else text
+            if len(seeds) > 1:
+                text += f" ({r['n_seeds']} seeds)"
+            if len(steps) > 1:
+                text += f" @{r['final_step']}"
+            line.append(text)
+        lines.append("| " + " | ".join(line) + " |")
+    metrics = sorted({r["metric"] for r in rows})
+    lines += ["", f"{' / '.join(metrics)} of the last evaluation, mean ± std over "
+              f"{'/'.join(map(str, seeds))} seeds, at {'/'.join(map(str, steps))} gradient "
+              f"steps; data: the dataset's average normalised return; bold: the best mean of "
+              f"the row."]
+    return "\n".join(lines) + "\n"
 
 
 def plot_curves(groups: dict, averages: dict, folder: str) -> list[str]:
@@ -204,11 +279,16 @@ def main(argv=None) -> int:
         return 1
     folder = os.path.join(args.out, "report")
     os.makedirs(folder, exist_ok=True)
-    write_tables(table(groups), folder)
-    pngs = plot_curves(groups, read_json(os.path.join(args.out, DATASETS_FILE)), folder)
+    rows, averages = table(groups), read_json(os.path.join(args.out, DATASETS_FILE))
+    write_tables(rows, folder)
+    write_runs(run_rows(groups), folder)
+    with open(os.path.join(folder, "score_table.md"), "w", encoding="utf-8") as f:
+        f.write(score_table(rows, averages))
+    pngs = plot_curves(groups, averages, folder)
     with open(os.path.join(folder, "results.md"), encoding="utf-8") as f:
         print(f.read())
-    print(f"wrote {folder}/results.csv, results.md and {len(pngs)} learning-curve PNGs")
+    print(f"wrote {folder}/results.csv, results.md, runs.csv, score_table.md and {len(pngs)} "
+          f"learning-curve PNGs")
     return 0
 
 
