@@ -298,14 +298,17 @@ def test_carried_checkpoint_drops_the_replay_and_resumes_after_a_policy_refill(t
     assert unpack_carry(carry, resumed_work)
     with pytest.raises(CheckpointError, match=r"carried one whose buffer was never refilled"):
         pack_carry(resumed_work, str(tmp_path / "again"))
-    cfg["trainer_params"]["max_env_steps"] = 150
-    logs = ListLog()
-    resumed = train(cfg, resumed_work, str(tmp_path / "p"), log=logs)
+    cfg["trainer_params"].update(max_env_steps=150, medium_band=(-1e9, 1e9))
+    logs, dump = ListLog(), tmp_path / "r.npz"
+    resumed = train(cfg, resumed_work, str(tmp_path / "p"), replay_dump=str(dump), log=logs)
     assert any("Resumed SAC at env step 100" in m for m in logs)
     assert any("Refilled the replay buffer" in m and "with 40 env steps" in m for m in logs)
     assert resumed.step == 150 and resumed.refill_env_steps == 40
     assert resumed.buffer.size == 40 + 50
     assert [r["step"] for r in resumed.history] == [50, 100, 150]
+    # medium is reached after the carry: its buffer no longer starts at env step 1
+    assert resumed.levels["medium"]["step"] == 150 and not dump.exists()
+    assert any("No medium-replay dump: the run was carried" in m for m in logs)
     assert not unpack_carry(carry, resumed_work)  # the run's own checkpoints win now
     with pytest.raises(CheckpointError, match=r"'.*nowhere/ckpt' holds no complete SAC"):
         pack_carry(str(tmp_path / "nowhere"), carry)

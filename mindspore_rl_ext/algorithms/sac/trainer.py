@@ -245,9 +245,14 @@ class SACTrainer(Trainer):
     def _dump_replay(self, medium_step, policy_avg_return):
         """Write the medium-replay file: the replay rows of env steps 1..medium_step.
 
-        The buffer still holds env step 1 only while the run has not outgrown its capacity;
-        once it has wrapped, the early rows (of an earlier fallback snapshot too) are gone."""
+        The buffer still holds env step 1 only while the run has not outgrown its capacity
+        and was never carried; once it has wrapped, the early rows (of an earlier fallback
+        snapshot too) are gone."""
         if not self.replay_dump:
+            return
+        if self.refill_env_steps:
+            self.log.info(f"No medium-replay dump: the run was carried (carry.py), so its "
+                          f"replay buffer holds refill steps, not env steps 1..{medium_step}")
             return
         if self.step > self.buffer.capacity:
             self.log.info(f"No medium-replay dump: after {self.step} env steps the replay "
