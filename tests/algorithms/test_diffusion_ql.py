@@ -407,6 +407,10 @@ def test_table_lookup_and_config_resolution():
     cfg = load_config(overrides={"env_name": "hopper-medium-v2", "algo": "edp"})
     assert cfg["learner_params"]["gn"] == 9.0 and cfg["selection_params"]["top_k"] == 2
     assert cfg["trainer_params"]["num_epochs"] == 2000
+    # the embedded default dataset is Hopper medium-replay: its row, not the fallback
+    cfg = load_config(overrides={"env_name": None, "dataset_params": {"dataset": "default"}})
+    assert cfg["hyperparameter_row"] == "hopper-medium-replay-v2"
+    assert cfg["learner_params"]["gn"] == 4.0 and cfg["selection_params"]["top_k"] == 2
     cfg = load_config(overrides={"env_name": "antmaze-umaze-diverse-v0", "learner_params": {"eta": 0.7}})
     assert cfg["learner_params"]["max_q_backup"] is True and cfg["learner_params"]["eta"] == 0.7
     assert cfg["dataset_params"]["reward_tune"] == "cql_antmaze"
