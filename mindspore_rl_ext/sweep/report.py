@@ -196,36 +196,39 @@ def _column_order(algorithm: str) -> tuple:
 
 def score_table(rows: list[dict], averages: dict) -> str:
     """Markdown: a row per dataset (its data average, then each algorithm's final score,
-    mean ± std over seeds, the best mean in bold), and what the cells stand on."""
-    rows = [r for r in rows if r["n_seeds"]]
+    mean ± std over seeds, the best mean in bold; failed runs are counted in the cell),
+    and what the cells stand on."""
+    rows = [r for r in rows if r["n_seeds"] or r["n_failed"]]
     algorithms = sorted({r["algorithm"] for r in rows}, key=_column_order)
     cells = {(r["dataset"], r["algorithm"]): r for r in rows}
-    seeds = sorted({r["n_seeds"] for r in rows})
-    steps = sorted({r["final_step"] for r in rows})
+    scored = [r for r in rows if r["n_seeds"]]
+    seeds = sorted({r["n_seeds"] for r in scored})
+    steps = sorted({r["final_step"] for r in scored})
     lines = ["| dataset | data | " + " | ".join(algorithms) + " |",
              "|---|---|" + "---|" * len(algorithms)]
     for dataset in sorted({r["dataset"] for r in rows}):
-        means = [cells[(dataset, a)]["final_mean"] for a in algorithms if (dataset, a) in cells]
+        means = [r["final_mean"] for r in scored if r["dataset"] == dataset]
         average = averages.get(dataset, {}).get("average_normalized_score")
         line = [dataset, "?" if average is None else f"{average:.1f}"]
         for algorithm in algorithms:
             r = cells.get((dataset, algorithm))
-            if r is None:
-                line.append("")
-                continue
-            text = f"{r['final_mean']:.1f} ± {r['final_std']:.1f}"
-            text = f"**{text}**" if r["final_mean"] == max(means) else text
-            if len(seeds) > 1:
-                text += f" ({r['n_seeds']} seeds)"
-            if len(steps) > 1:
-                text += f" @{r['final_step']}"
-            line.append(text)
+            parts = []
+            if r is not None and r["n_seeds"]:
+                text = f"{r['final_mean']:.1f} ± {r['final_std']:.1f}"
+                parts.append(f"**{text}**" if r["final_mean"] == max(means) else text)
+                if len(seeds) > 1:
+                    parts.append(f"({r['n_seeds']} seeds)")
+                if len(steps) > 1:
+                    parts.append(f"@{r['final_step']}")
+            if r is not None and r["n_failed"]:
+                parts.append(f"{r['n_failed']} failed")
+            line.append(" ".join(parts))
         lines.append("| " + " | ".join(line) + " |")
-    metrics = sorted({r["metric"] for r in rows})
+    metrics = sorted({r["metric"] for r in scored})
     lines += ["", f"{' / '.join(metrics)} of the last evaluation, mean ± std over "
               f"{'/'.join(map(str, seeds))} seeds, at {'/'.join(map(str, steps))} gradient "
               f"steps; data: the dataset's average normalised return; bold: the best mean of "
-              f"the row."]
+              f"the row; 'failed': runs that stopped with an error (results.md)."]
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,5 @@
 """The sweep report's per-run CSV and publishable score table, on hand-written run
-folders: values against NumPy, the best mean in bold, a missing cell left blank."""
+folders: values against NumPy, the best mean in bold, failed runs counted in their cell."""
 import csv
 import json
 
@@ -30,6 +30,9 @@ def test_runs_csv_and_score_table(tmp_path):
     for (algorithm, dataset), per_seed in SCORES.items():
         for seed, scores in per_seed.items():
             write_run(out / algorithm / dataset / f"seed{seed}", scores)
+    failed = out / "iql" / "maze" / "seed0"
+    failed.mkdir(parents=True)
+    (failed / "run.json").write_text(json.dumps({"state": "failed", "error": "nan"}))
     (out / "datasets.json").write_text(json.dumps(
         {d: {"average_normalized_score": a} for d, a in AVERAGES.items()}))
     assert report.main([str(out)]) == 0
@@ -51,5 +54,5 @@ def test_runs_csv_and_score_table(tmp_path):
         return f"{final.mean():.1f} ± {final.std(ddof=1):.1f}"
 
     assert cells["hop"] == ["hop", "9.7", f"**{cell('iql', 'hop')}**", cell("bc", "hop")]
-    assert cells["maze"] == ["maze", "48.0", "", f"**{cell('bc', 'maze')}**"]
+    assert cells["maze"] == ["maze", "48.0", "1 failed", f"**{cell('bc', 'maze')}**"]
     assert "over 3 seeds, at 10000 gradient steps" in lines[-1]
