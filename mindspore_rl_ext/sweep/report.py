@@ -139,11 +139,17 @@ def _fmt(row, key):
     return "" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def write_tables(rows: list[dict], folder: str) -> None:
-    with open(os.path.join(folder, "results.csv"), "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, COLUMNS)
+def _write_csv(path: str, columns: tuple, rows: list[dict]) -> None:
+    """``rows`` under ``columns``; a missing or None value is an empty cell."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, columns)
         writer.writeheader()
-        writer.writerows({k: row.get(k, "") for k in COLUMNS} for row in rows)
+        writer.writerows({k: "" if row.get(k) is None else row[k] for k in columns}
+                         for row in rows)
+
+
+def write_tables(rows: list[dict], folder: str) -> None:
+    _write_csv(os.path.join(folder, "results.csv"), COLUMNS, rows)
     lines = ["| dataset | algorithm | final | best | IQM final [95% CI] | seeds | failed "
              "| ms/update |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -174,14 +180,6 @@ def run_rows(groups: dict) -> list[dict]:
                          "final": float(scores[-1]), "best": float(scores.max()),
                          "ms_per_update": ms_per_update})
     return rows
-
-
-def write_runs(rows: list[dict], folder: str) -> None:
-    with open(os.path.join(folder, "runs.csv"), "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, RUN_COLUMNS)
-        writer.writeheader()
-        writer.writerows({k: "" if row[k] is None else row[k] for k in RUN_COLUMNS}
-                         for row in rows)
 
 
 def _column_order(algorithm: str) -> tuple:
@@ -284,7 +282,7 @@ def main(argv=None) -> int:
     os.makedirs(folder, exist_ok=True)
     rows, averages = table(groups), read_json(os.path.join(args.out, DATASETS_FILE))
     write_tables(rows, folder)
-    write_runs(run_rows(groups), folder)
+    _write_csv(os.path.join(folder, "runs.csv"), RUN_COLUMNS, run_rows(groups))
     with open(os.path.join(folder, "score_table.md"), "w", encoding="utf-8") as f:
         f.write(score_table(rows, averages))
     pngs = plot_curves(groups, averages, folder)

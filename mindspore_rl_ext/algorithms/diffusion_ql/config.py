@@ -24,7 +24,6 @@ import os
 from mindspore_rl_ext.algorithms.diffusion_ql.hyperparams import lookup_hyperparameters
 from mindspore_rl_ext.algorithms.diffusion_ql.update import ALGOS
 from mindspore_rl_ext.core.config import apply_yaml, merge_strict, require
-from mindspore_rl_ext.data.default_dataset import DEFAULT_DATASET_ID
 from mindspore_rl_ext.data.transforms import reward_transform_name
 
 
@@ -115,10 +114,8 @@ def load_config(env_yaml=None, algo_yaml=None, overrides=None, defaults=None):
 
 
 def default_env_name(config):
-    """The name used for the hyperparameter table: env_name, else the dataset spec (the
-    embedded default dataset by its Minari id, so it gets hopper-medium-replay's row)."""
-    dataset = str(config["dataset_params"]["dataset"])
-    return config["env_name"] or (DEFAULT_DATASET_ID if dataset == "default" else dataset)
+    """The name used for the hyperparameter table: env_name, else the dataset spec."""
+    return config["env_name"] or str(config["dataset_params"]["dataset"])
 
 
 def resolve_and_validate(config):

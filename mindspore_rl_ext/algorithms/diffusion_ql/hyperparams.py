@@ -11,6 +11,8 @@ the task family and quality ("hopper-medium-v2" <- "Hopper-v5 medium", "mujoco/h
 """
 import re
 
+from mindspore_rl_ext.data.default_dataset import DEFAULT_DATASET_ID
+
 # dataset: (lr, eta, max_q_backup, reward_tune, num_epochs, gn, top_k)
 _TABLE = {
     "halfcheetah-medium-v2": (3e-4, 1.0, False, "none", 2000, 9.0, 1),
@@ -75,7 +77,10 @@ def _canonical(name):
 
 
 def lookup_hyperparameters(env_name):
-    """(table key or None, dict of hyperparameters) for a dataset / toy name."""
+    """(table key or None, dict of hyperparameters) for a dataset / toy name; ``default``,
+    the embedded dataset, by its Minari id (Hopper medium-replay's row)."""
+    if env_name == "default":
+        env_name = DEFAULT_DATASET_ID
     if env_name in TOY_HYPERPARAMETERS:
         return env_name, dict(TOY_HYPERPARAMETERS[env_name])
     if env_name in HYPERPARAMETERS:
