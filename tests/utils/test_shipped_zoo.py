@@ -29,3 +29,26 @@ def test_default_model_ships_with_the_package(tmp_path, monkeypatch, kind, model
         f"the default {kind} model '{model_zoo.default_dataset_id()}' is not shipped in "
         f"mindspore_rl_ext/zoo (found: {shipped}); the package must ship it")
     check(*model_class.from_pretrained("default"))
+
+
+SHIPPED = [(kind, path.parent.relative_to(model_zoo.SHIPPED_ZOO / kind).as_posix())
+           for kind in model_zoo.KINDS
+           for path in sorted((model_zoo.SHIPPED_ZOO / kind).rglob(model_zoo.PARAMS_FILE))]
+
+
+def test_the_shipped_zoo_is_found():
+    assert ("iql", model_zoo.default_dataset_id()) in SHIPPED
+
+
+@pytest.mark.parametrize("kind, name", SHIPPED, ids=lambda x: str(x))
+def test_every_shipped_model_loads_and_records_its_held_out_metrics(tmp_path, monkeypatch,
+                                                                    kind, name):
+    """Each model of mindspore_rl_ext/zoo loads by its dataset id and carries the metrics
+    row its README quotes: V ranks held-out states (IQL), or a validation MSE (invdyn)."""
+    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
+    model_class, check = {"iql": (Iql, check_iql), "invdyn": (FancyMlpInvDynamic, check_invdyn)}[kind]
+    model, params = model_class.from_pretrained(name)
+    check(model, params)
+    assert params["training"]["dataset"] == name
+    if kind == "iql":
+        assert params["metrics"]["v_vs_mc"]["pearson_r"] > 0.5, params["metrics"]["v_vs_mc"]
