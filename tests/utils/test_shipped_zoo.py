@@ -1,4 +1,5 @@
-"""The package ships the default dataset's pretrained models; a missing one fails."""
+"""The package ships its zoo: the default dataset's models, and every shipped model loads
+with its metrics row; a missing or broken one fails."""
 import numpy as np
 import pytest
 
