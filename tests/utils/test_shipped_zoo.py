@@ -21,20 +21,24 @@ def check_invdyn(model, params):
     assert model.predict(obs, obs).shape == (2, 4, model.act_dim)
 
 
-@pytest.mark.parametrize("kind, model_class, check", [("iql", Iql, check_iql),
-                                                      ("invdyn", FancyMlpInvDynamic, check_invdyn)])
-def test_default_model_ships_with_the_package(tmp_path, monkeypatch, kind, model_class, check):
-    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
+MODELS = {"iql": (Iql, check_iql), "invdyn": (FancyMlpInvDynamic, check_invdyn)}
+SHIPPED = [(kind, name) for kind in model_zoo.KINDS
+           for name in model_zoo._models_in(model_zoo.SHIPPED_ZOO, kind)]
+
+
+@pytest.fixture
+def empty_user_zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))
+
+
+@pytest.mark.parametrize("kind", model_zoo.KINDS)
+def test_default_model_ships_with_the_package(empty_user_zoo, kind):
     shipped = model_zoo.list_models(kind)[kind]
     assert model_zoo.default_dataset_id() in shipped, (
         f"the default {kind} model '{model_zoo.default_dataset_id()}' is not shipped in "
         f"mindspore_rl_ext/zoo (found: {shipped}); the package must ship it")
+    model_class, check = MODELS[kind]
     check(*model_class.from_pretrained("default"))
-
-
-SHIPPED = [(kind, path.parent.relative_to(model_zoo.SHIPPED_ZOO / kind).as_posix())
-           for kind in model_zoo.KINDS
-           for path in sorted((model_zoo.SHIPPED_ZOO / kind).rglob(model_zoo.PARAMS_FILE))]
 
 
 def test_the_shipped_zoo_is_found():
@@ -42,12 +46,11 @@ def test_the_shipped_zoo_is_found():
 
 
 @pytest.mark.parametrize("kind, name", SHIPPED, ids=lambda x: str(x))
-def test_every_shipped_model_loads_and_records_its_held_out_metrics(tmp_path, monkeypatch,
-                                                                    kind, name):
+def test_every_shipped_model_loads_and_records_its_held_out_metrics(empty_user_zoo, kind,
+                                                                    name):
     """Each model of mindspore_rl_ext/zoo loads by its dataset id and carries the metrics
     row its README quotes: V ranks held-out states (IQL), or a validation MSE (invdyn)."""
-    monkeypatch.setenv(model_zoo.ZOO_ENV_VAR, str(tmp_path))  # empty user zoo
-    model_class, check = {"iql": (Iql, check_iql), "invdyn": (FancyMlpInvDynamic, check_invdyn)}[kind]
+    model_class, check = MODELS[kind]
     model, params = model_class.from_pretrained(name)
     check(model, params)
     assert params["training"]["dataset"] == name
