@@ -7,9 +7,11 @@ Each dataset (``default``, a Minari id, or a D4RL-format ``.hdf5`` file) gets
 ``<zoo>/iql/<name>/`` and ``<zoo>/invdyn/<name>/`` (params.json + model.ckpt), where
 ``<zoo>`` is ``--zoo-dir``, else ``$MSRL_EXT_ZOO``, else ``~/.mindspore_rl_ext/zoo`` and
 ``<name>`` is the dataset's id (``--name`` overrides it). A model already in the zoo is
-skipped unless ``--force``. Training checkpoints go to ``--work-dir`` (default
-``~/.cache/mindspore_rl_ext/pretrain_work``); re-running the same command after an
-interruption resumes from the last one.
+skipped unless ``--force`` (retrain from scratch) or ``--extend`` (continue its training to
+the new ``--iql-steps`` / ``--invdyn-max-steps``). Training checkpoints go to ``--work-dir``
+(default ``~/.cache/mindspore_rl_ext/pretrain_work``); re-running the same command after an
+interruption resumes from the last one. They are kept after the model is written (about
+13 MB for an IQL model at hidden 512), for ``--extend``; delete the folder to reclaim it.
 
 Recipe (CleanDiffuser's, on our data): observations are Gaussian-normalised with the
 dataset's mean/std (stored in params.json); raw rewards (antmaze: r - 1; tau 0.9 there,
@@ -20,6 +22,7 @@ metrics in params.json compare V(s) and Q(s, a) with the discounted Monte-Carlo 
 on those episodes, and the inverse dynamics MSE on its 20% validation split and on them.
 """
 import argparse
+import json
 import math
 import os
 import pathlib
@@ -29,11 +32,13 @@ import time
 
 import numpy as np
 
-from mindspore_rl_ext.core.errors import MsRlExtError
+from mindspore_rl_ext.core.errors import ConfigError, MsRlExtError
 from mindspore_rl_ext.pretrained import zoo as model_zoo
 
 DEFAULT_WORK_DIR = pathlib.Path("~") / ".cache" / "mindspore_rl_ext" / "pretrain_work"
 MODELS = ("iql", "invdyn")
+FINISHED_FILE = "finished.json"  # in a model's work folder once the model is in the zoo
+CURVE_FILE = "v_vs_mc_curve.json"  # IQL's held-out curve so far, kept across resumes
 
 
 def parse_args(argv=None):
@@ -48,8 +53,15 @@ def parse_args(argv=None):
                    "~/.mindspore_rl_ext/zoo)")
     p.add_argument("--work-dir", default=None, help="resumable training checkpoints")
     p.add_argument("--dataset-root", default=None, help="Minari root of the datasets")
-    p.add_argument("--force", action="store_true", help="retrain models already in the zoo")
-    p.add_argument("--seed", type=int, default=0)
+    what_to_do = p.add_mutually_exclusive_group()
+    what_to_do.add_argument("--force", action="store_true",
+                            help="retrain models already in the zoo, from scratch")
+    what_to_do.add_argument("--extend", action="store_true",
+                            help="continue models already in the zoo from their kept training "
+                            "checkpoint in --work-dir, up to the new --iql-steps / "
+                            "--invdyn-max-steps (the V-vs-MC curve continues too)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the initial weights, the batches and the held-out split")
     p.add_argument("--holdout-episodes", type=float, default=0.1,
                    help="fraction of episodes kept out of training for the metrics")
     p.add_argument("--hidden-dim", type=int, default=512)
@@ -184,6 +196,8 @@ def subset_episodes(dataset_arrays, mask, episode_ends):
 
 # ----------------------------------------------------------------------------- one dataset
 def pretrain_dataset(spec, args, log=None):
+    import mindspore as ms
+
     from mindspore_rl_ext.invdynamic import FancyMlpInvDynamic
     from mindspore_rl_ext.utils.valuefuncs import Iql
 
@@ -196,9 +210,16 @@ def pretrain_dataset(spec, args, log=None):
     t_load = time.time()
     dataset = load(spec, args.dataset_root)
     name = zoo_name(spec, dataset, args.name)
-    todo = [m for m in args.models
-            if args.force or not (model_zoo.model_dir(m, name, zoo) / model_zoo.PARAMS_FILE)
-            .is_file()]
+    in_zoo = {m: (model_zoo.model_dir(m, name, zoo) / model_zoo.PARAMS_FILE).is_file()
+              for m in args.models}
+    todo = [m for m in args.models if args.force or args.extend or not in_zoo[m]]
+    if args.extend:
+        for m in todo:
+            if in_zoo[m] and not (work_root / m / name / FINISHED_FILE).is_file():
+                raise ConfigError(
+                    f"--extend: {model_zoo.model_dir(m, name, zoo)} has no kept training "
+                    f"checkpoint in {work_root / m / name} (the run was on another machine or "
+                    f"--work-dir, or predates --extend); retrain it with --force")
     for m in args.models:
         if m not in todo:
             log(f"[{name}] {m}: already in {model_zoo.model_dir(m, name, zoo)} (--force retrains)")
@@ -229,7 +250,12 @@ def pretrain_dataset(spec, args, log=None):
     results = {}
     for kind in todo:
         work = work_root / kind / name
+        finished = _read_finished(work)
+        if finished and args.force:
+            shutil.rmtree(work)  # a finished run: retrain from scratch
+            finished = None
         t0 = time.time()
+        ms.set_seed(args.seed)  # the initial weights, so that a command reproduces its model
         if kind == "iql":
             tau = args.tau if args.tau is not None else (0.9 if antmaze else 0.7)
             model = Iql(dataset.obs_dim, dataset.act_dim, tau=tau, hidden_dim=args.hidden_dim)
@@ -239,12 +265,16 @@ def pretrain_dataset(spec, args, log=None):
                 return iql_metrics(model, held["obs"], held["act"], held["rew"], held["done"],
                                    held_ends, model.discount)
 
-            curve = []
+            curve_path = work / CURVE_FILE
+            curve = json.loads(curve_path.read_text()) if curve_path.is_file() else []
 
             def record_curve(step, stats):
                 if args.metrics_every and len(held_ends) and step % args.metrics_every == 0:
                     v_vs_mc = held_out_metrics()["v_vs_mc"]
+                    curve[:] = [point for point in curve if point["step"] < step]
                     curve.append({"step": step, **v_vs_mc})
+                    work.mkdir(parents=True, exist_ok=True)
+                    curve_path.write_text(json.dumps(curve))
                     log(f"[{name}] iql: step {step}: V vs MC on held-out episodes "
                         f"{_short({'v_vs_mc': v_vs_mc})['v_vs_mc']}")
 
@@ -284,16 +314,26 @@ def pretrain_dataset(spec, args, log=None):
                         "val_every": args.invdyn_val_every or "epoch",
                         "max_val_samples": args.max_val_samples or None,
                         "kept": "best validation checkpoint"}
-        training.update(wall_time_s=round(time.time() - t0, 1), cpu_threads=threads,
+        wall_time = round(time.time() - t0 + (finished or {}).get("wall_time_s", 0.0), 1)
+        training.update(wall_time_s=wall_time, cpu_threads=threads,
                         command="python -m mindspore_rl_ext.utils.pretrain_zoo "
                         + " ".join(sys.argv[1:]))
+        if finished:
+            training["extended_from_step"] = finished["steps"]
         folder = model.save_pretrained(name, zoo_dir=zoo, normalizer=normalizer,
                                        training=training, metrics=metrics)
         log(f"[{name}] {kind}: wrote {folder} in {training['wall_time_s']:.0f} s; metrics "
             f"{_short(metrics)}")
-        shutil.rmtree(work, ignore_errors=True)
+        (work / FINISHED_FILE).write_text(json.dumps(
+            {"steps": training["steps"], "wall_time_s": wall_time, "zoo_folder": str(folder)}))
         results[kind] = {"folder": str(folder), "metrics": metrics}
     return results
+
+
+def _read_finished(work):
+    """The record a finished run left in its work folder ({steps, wall_time_s}), or None."""
+    path = work / FINISHED_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _short(metrics):

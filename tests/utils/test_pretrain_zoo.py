@@ -34,6 +34,39 @@ def test_discounted_returns_and_episode_split():
     assert mask.sum() == 20 and all(len(set(mask[i:i + 10])) == 1 for i in range(0, 100, 10))
 
 
+def _iql_argv(path, zoo, work, steps):
+    return ["--datasets", str(path), "--zoo-dir", str(zoo), "--work-dir", str(work),
+            "--models", "iql", "--hidden-dim", "16", "--iql-steps", str(steps),
+            "--iql-batch-size", "32", "--log-every", "20", "--save-every", "20",
+            "--metrics-every", "20", "--holdout-episodes", "0.25"]
+
+
+def test_extend_continues_a_finished_model_exactly_and_keeps_its_curve(tmp_path, capsys):
+    path = tmp_path / "toy-medium-v0.hdf5"
+    save_d4rl_hdf5(_tiny_dataset(), path)
+    zoo, work = tmp_path / "zoo", tmp_path / "work"
+    assert pretrain_zoo.main(_iql_argv(path, zoo, work, 40)) == 0
+    assert pretrain_zoo.main(_iql_argv(path, zoo, work, 80) + ["--extend"]) == 0
+    _, extended = Iql.from_pretrained("toy-medium-v0", zoo_dir=zoo)
+    assert extended["training"]["steps"] == 80
+    assert extended["training"]["extended_from_step"] == 40
+    assert [p["step"] for p in extended["metrics"]["v_vs_mc_curve"]] == [20, 40, 60, 80]
+
+    fresh_zoo = tmp_path / "fresh_zoo"
+    assert pretrain_zoo.main(_iql_argv(path, fresh_zoo, tmp_path / "fresh_work", 80)) == 0
+    _, fresh = Iql.from_pretrained("toy-medium-v0", zoo_dir=fresh_zoo)
+    assert extended["weights_sha256"] == fresh["weights_sha256"]  # 40 + 40 == 80 updates
+    assert extended["metrics"]["v_vs_mc_curve"] == fresh["metrics"]["v_vs_mc_curve"]
+    assert "extended_from_step" not in fresh["training"]
+
+    capsys.readouterr()
+    assert pretrain_zoo.main(_iql_argv(path, zoo, tmp_path / "elsewhere", 120)
+                             + ["--extend"]) == 2
+    err = capsys.readouterr().err
+    assert "--extend" in err and "no kept training checkpoint" in err
+    assert str(tmp_path / "elsewhere" / "iql" / "toy-medium-v0") in err
+
+
 def test_pretrain_writes_both_models_and_skips_on_rerun(tmp_path, capsys):
     path = tmp_path / "toy-medium-v0.hdf5"
     save_d4rl_hdf5(_tiny_dataset(), path)
@@ -50,7 +83,7 @@ def test_pretrain_writes_both_models_and_skips_on_rerun(tmp_path, capsys):
     inv, iparams = FancyMlpInvDynamic.from_pretrained("toy-medium-v0", zoo_dir=zoo)
     assert iparams["metrics"]["val_mse"] > 0 and "holdout_episodes_mse" in iparams["metrics"]
     assert iparams["training"]["kept"] == "best validation checkpoint"
-    assert not (work / "iql" / "toy-medium-v0").exists()  # work folder cleaned up
+    assert (work / "iql" / "toy-medium-v0" / "finished.json").is_file()  # kept for --extend
     capsys.readouterr()
     assert pretrain_zoo.main(argv) == 0  # everything already there: skipped
     out = capsys.readouterr().out
