@@ -26,6 +26,7 @@ is named in ``params.json`` and checked against its hash, and a missing model ra
 import json
 import os
 import pathlib
+import sys
 
 import numpy as np
 
@@ -282,14 +283,57 @@ def unnormalize_obs(obs, params):
             + np.asarray(state["mean"], np.float32))
 
 
+def plot_v_vs_mc_curves(path, zoo_dir=None) -> list[str]:
+    """Plot the held-out V-vs-MC correlation against IQL updates of every IQL model that
+    recorded a curve (``pretrain_zoo --metrics-every``), to see where it stops rising.
+    Writes the PNG ``path``; returns the names plotted."""
+    curves = {}
+    for name, folder in list_models("iql", zoo_dir)["iql"].items():
+        curve = read_params(folder, "iql").get("metrics", {}).get("v_vs_mc_curve")
+        if curve:
+            curves[name] = curve
+    if not curves:
+        raise ConfigError("--plot: no IQL model in " + ", ".join(map(str, search_dirs(zoo_dir)))
+                          + " has a V-vs-MC curve (train with pretrain_zoo --metrics-every N)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for name, curve in curves.items():
+        steps = [point["step"] for point in curve]
+        for ax, key in zip(axes, ("pearson_r", "spearman_r")):
+            ax.plot(steps, [point[key] for point in curve], marker=".", label=name)
+    for ax, title in zip(axes, ("Pearson r", "Spearman r")):
+        ax.set_title(f"V(s) vs Monte-Carlo return on held-out episodes: {title}")
+        ax.set_xlabel("IQL update")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return list(curves)
+
+
 def main(argv=None):
-    """``python -m mindspore_rl_ext.pretrained.zoo [--zoo-dir DIR]``: list the zoo."""
+    """``python -m mindspore_rl_ext.pretrained.zoo [--zoo-dir DIR] [--plot PNG]``: list the
+    zoo (and plot its IQL models' V-vs-MC curves)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m mindspore_rl_ext.pretrained.zoo",
                                      description="List the pretrained models in the zoo.")
     parser.add_argument("--zoo-dir", default=None)
+    parser.add_argument("--plot", metavar="PNG", default=None,
+                        help="also plot the IQL models' held-out V-vs-MC curves to PNG")
     args = parser.parse_args(argv)
+    if args.plot:
+        try:
+            names = plot_v_vs_mc_curves(args.plot, args.zoo_dir)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.plot}: V-vs-MC curves of {', '.join(names)}")
     print("searched, in order: " + ", ".join(str(d) for d in search_dirs(args.zoo_dir)))
     print(f"'default' means {default_dataset_id()}")
     for kind, models in list_models(zoo_dir=args.zoo_dir).items():

@@ -1,5 +1,5 @@
 """The package ships its zoo: the default dataset's models, and every shipped model loads
-with its metrics row; a missing or broken one fails."""
+with its metrics row; a missing or broken one fails; their V-vs-MC curves plot."""
 import numpy as np
 import pytest
 
@@ -56,3 +56,17 @@ def test_every_shipped_model_loads_and_records_its_held_out_metrics(empty_user_z
     assert params["training"]["dataset"] == name
     if kind == "iql":
         assert params["metrics"]["v_vs_mc"]["pearson_r"] > 0.5, params["metrics"]["v_vs_mc"]
+
+
+def test_plot_draws_the_shipped_curves_and_names_the_zoo_without_any(empty_user_zoo,
+                                                                   tmp_path, capsys):
+    png = tmp_path / "curves.png"
+    assert model_zoo.main(["--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plotted = capsys.readouterr().out.splitlines()[0]
+    assert "msrl_ext/hopper/medium-replay-v0" in plotted  # trained with a curve
+    assert "random-v0" not in plotted  # trained without one
+    empty = tmp_path / "empty_zoo"
+    empty.mkdir()
+    assert model_zoo.main(["--zoo-dir", str(empty), "--plot", str(tmp_path / "x.png")]) == 2
+    assert str(empty) in capsys.readouterr().err and not (tmp_path / "x.png").exists()
