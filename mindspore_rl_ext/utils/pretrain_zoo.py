@@ -222,7 +222,8 @@ def pretrain_dataset(spec, args, log=None):
                     f"--work-dir, or predates --extend); retrain it with --force")
     for m in args.models:
         if m not in todo:
-            log(f"[{name}] {m}: already in {model_zoo.model_dir(m, name, zoo)} (--force retrains it, --extend continues it)")
+            log(f"[{name}] {m}: already in {model_zoo.model_dir(m, name, zoo)} (--force "
+                "retrains it, --extend continues it)")
     if not todo:
         return {}
     n = len(dataset)
