@@ -12,13 +12,13 @@
 # Usage: bash scripts/score_table.sh [ADDRESS] [SWEEP OPTIONS...]
 #   ADDRESS  an existing Ray cluster (auto or HOST:PORT; "" or omitted: a local Ray)
 # Rerunning it skips finished runs and resumes the others from their checkpoints. The cost
-# (about 265 core-hours on CPU) is in the grids' headers: run it on GPU machines.
+# (about 310 core-hours on CPU) is in the grids' headers: run it on GPU machines.
 set -eu
 OUT=${OUT:-sweeps/score_table}
 ROOT=${MINARI_DATASETS_PATH:-$HOME/.minari/datasets}
 STEPS=100000
-for spec in hopper:medium hopper:medium-expert halfcheetah:medium walker2d:medium \
-            walker2d:medium-expert pointmaze:umaze; do
+for spec in hopper:medium hopper:medium-expert halfcheetah:medium halfcheetah:medium-expert \
+            walker2d:medium walker2d:medium-expert pointmaze:umaze; do
   env=${spec%%:*} level=${spec#*:}
   if [ ! -d "$ROOT/msrl_ext/$env/$level-v0" ]; then
     python -m mindspore_rl_ext.data.generate --env "$env" --level "$level" --steps 200000 \
