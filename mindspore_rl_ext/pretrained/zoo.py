@@ -306,7 +306,7 @@ def plot_v_vs_mc_curves(path, zoo_dir=None) -> list[str]:
         for ax, key in zip(axes, ("pearson_r", "spearman_r")):
             ax.plot(steps, [point[key] for point in curve], marker=".", label=name)
     for ax, title in zip(axes, ("Pearson r", "Spearman r")):
-        ax.set_title(f"V(s) vs Monte-Carlo return on held-out episodes: {title}")
+        ax.set_title(f"V(s) vs MC return, held-out episodes: {title}")
         ax.set_xlabel("IQL update")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
