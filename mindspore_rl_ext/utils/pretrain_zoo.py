@@ -215,7 +215,7 @@ def pretrain_dataset(spec, args, log=None):
     todo = [m for m in args.models if args.force or args.extend or not in_zoo[m]]
     if args.extend:
         for m in todo:
-            if in_zoo[m] and not (work_root / m / name / FINISHED_FILE).is_file():
+            if in_zoo[m] and _read_finished(work_root / m / name) is None:
                 raise ConfigError(
                     f"--extend: {model_zoo.model_dir(m, name, zoo)} has no kept training "
                     f"checkpoint in {work_root / m / name} (the run was on another machine or "
