@@ -1,7 +1,8 @@
 #!/bin/bash
 # The README's reference score table in one command (issue 11, item 4):
-#   1. make the generated datasets it needs that are not there yet (seed 0, 200k steps per
-#      behaviour policy, into $MINARI_DATASETS_PATH or ~/.minari/datasets);
+#   1. make the generated datasets the two grids name that are not there yet
+#      (mindspore_rl_ext.sweep.prepare: seed 0, 200k steps per behaviour policy, into
+#      $MINARI_DATASETS_PATH or ~/.minari/datasets);
 #   2. run example/sweeps/score_table_locomotion.yaml and score_table_pointmaze.yaml into
 #      one OUT (default sweeps/score_table);
 #   3. evaluate the aligniql_hard runs' last checkpoints under the IDQL and AlignIQL
@@ -17,21 +18,15 @@ set -eu
 OUT=${OUT:-sweeps/score_table}
 ROOT=${MINARI_DATASETS_PATH:-$HOME/.minari/datasets}
 STEPS=100000
-for spec in hopper:medium hopper:medium-expert halfcheetah:medium halfcheetah:medium-expert \
-            walker2d:medium walker2d:medium-expert pointmaze:umaze; do
-  env=${spec%%:*} level=${spec#*:}
-  if [ ! -d "$ROOT/msrl_ext/$env/$level-v0" ]; then
-    python -m mindspore_rl_ext.data.generate --env "$env" --level "$level" --steps 200000 \
-      --seed 0 --dataset-root "$ROOT"
-  fi
-done
+GRIDS=(example/sweeps/score_table_locomotion.yaml example/sweeps/score_table_pointmaze.yaml)
+python -m mindspore_rl_ext.sweep.prepare "${GRIDS[@]}" --steps 200000 --seed 0 \
+  --dataset-root "$ROOT"
 export MINARI_DATASETS_PATH=$ROOT
 ARGS=(--out "$OUT")
 [ -n "${1:-}" ] && ARGS+=(--address "$1")
 status=0
-for grid in locomotion pointmaze; do
-  python -m mindspore_rl_ext.sweep "example/sweeps/score_table_$grid.yaml" "${ARGS[@]}" \
-    "${@:2}" || status=$?
+for grid in "${GRIDS[@]}"; do
+  python -m mindspore_rl_ext.sweep "$grid" "${ARGS[@]}" "${@:2}" || status=$?
   [ $status -eq 130 ] && exit 130
 done
 runs=()  # finished aligniql_hard runs (selection_eval skips rows already written)

@@ -52,6 +52,17 @@ def dataset_id_for(env, level):
     return f"msrl_ext/{env}/{level}-v0"
 
 
+def generator_args_of(dataset_id: str) -> tuple[str, str] | None:
+    """The (env, level) whose default id is dataset_id; None for any other id."""
+    parts = dataset_id.split("/")
+    if len(parts) != 3 or parts[0] != "msrl_ext" or not parts[2].endswith("-v0"):
+        return None
+    env, level = parts[1], parts[2][:-len("-v0")]
+    if (env in ENV_IDS and level in LEVELS) or (env == POINTMAZE and level in pointmaze.LEVELS):
+        return env, level
+    return None
+
+
 class UniformPolicy:
     """The random level's policy: uniform over the action box."""
 

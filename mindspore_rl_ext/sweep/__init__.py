@@ -6,5 +6,7 @@ each through the project's training entry point (``algorithms.py``), into
 ``OUT/<algo>/<dataset>/seed<k>/``: ``env.yaml``, ``algo.yaml``, ``ckpt/``,
 ``<algo>_train_log.txt``, ``metrics.csv``, ``output.txt`` and ``run.json``.
 ``python -m mindspore_rl_ext.sweep.report OUT`` writes the results table and the
-learning curves (``report.py``).
+learning curves (``report.py``). ``python -m mindspore_rl_ext.sweep.prepare SWEEP.yaml
+[--steps N]`` first generates the ``msrl_ext`` datasets the grid names that are missing
+(``prepare.py``).
 """
