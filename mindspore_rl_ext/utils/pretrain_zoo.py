@@ -14,9 +14,11 @@ interruption resumes from the last one. They are kept after the model is written
 13 MB for an IQL model at hidden 512), for ``--extend``; delete the folder to reclaim it.
 
 Recipe (CleanDiffuser's, on our data): observations are Gaussian-normalised with the
-dataset's mean/std (stored in params.json); raw rewards (antmaze: r - 1; tau 0.9 there,
-0.7 elsewhere); ``done`` = true terminals only: time-limit truncations keep their real
-next observation and are bootstrapped (D4RL's qlearning_dataset drops them instead).
+dataset's mean/std (stored in params.json); raw rewards and tau 0.7, except on the
+datasets of IQL's sparse-reward presets (a name holding antmaze or pointmaze): r - 1 and
+tau 0.9 there, as ``algorithms.iql.config.DOMAINS``; ``done`` = true terminals only:
+time-limit truncations keep their real next observation and are bootstrapped (D4RL's
+qlearning_dataset drops them instead).
 A seeded ``--holdout-episodes`` fraction of episodes is kept out of training; the
 metrics in params.json compare V(s) and Q(s, a) with the discounted Monte-Carlo return
 on those episodes, and the inverse dynamics MSE on its 20% validation split and on them.
@@ -32,6 +34,7 @@ import time
 
 import numpy as np
 
+from mindspore_rl_ext.algorithms.iql.config import DOMAINS as IQL_DOMAINS
 from mindspore_rl_ext.core.errors import ConfigError, MsRlExtError
 from mindspore_rl_ext.pretrained import zoo as model_zoo
 
@@ -68,7 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--iql-steps", type=int, default=1_000_000,
                    help="IQL updates (CleanDiffuser: 1M; CPU: tens of thousands)")
     p.add_argument("--iql-batch-size", type=int, default=512)
-    p.add_argument("--tau", type=float, default=None, help="default 0.9 antmaze, else 0.7")
+    p.add_argument("--tau", type=float, default=None, help="default 0.9 antmaze/pointmaze, else 0.7")
     p.add_argument("--invdyn-max-steps", type=int, default=1_000_000)
     p.add_argument("--invdyn-batch-size", type=int, default=512)
     p.add_argument("--invdyn-val-every", type=int, default=None,
@@ -109,6 +112,13 @@ def zoo_name(spec, dataset, name=None):
     if source.lower().endswith((".hdf5", ".h5")):
         return pathlib.Path(source).stem
     return model_zoo.canonical_name(source)
+
+
+def sparse_reward_domain(name: str) -> str | None:
+    """The IQL domain with the sparse-reward preset (r - 1) that the dataset name holds."""
+    lowered = name.lower()
+    return next((domain for domain, preset in IQL_DOMAINS.items()
+                 if preset["reward_transform"] == "iql_antmaze" and domain in lowered), None)
 
 
 def episode_split(episode_ends, fraction, seed):
@@ -231,8 +241,8 @@ def pretrain_dataset(spec, args, log=None):
         f"{dataset.obs_dim}, act_dim {dataset.act_dim} (loaded in {time.time() - t_load:.0f} s)")
     normalizer = model_zoo.gaussian_normalizer(dataset.observations)
     mean, std = np.asarray(normalizer["mean"]), np.asarray(normalizer["std"])
-    antmaze = "antmaze" in name.lower()
-    rewards = dataset.rewards - 1.0 if antmaze else dataset.rewards
+    sparse = sparse_reward_domain(name)
+    rewards = dataset.rewards - 1.0 if sparse else dataset.rewards
     arrays = {"obs": ((dataset.observations - mean) / std).astype(np.float32),
               "next_obs": ((dataset.next_observations - mean) / std).astype(np.float32),
               "act": dataset.actions.astype(np.float32),
@@ -245,7 +255,7 @@ def pretrain_dataset(spec, args, log=None):
                  "transitions": n, "episodes": int(len(dataset.episode_ends)),
                  "holdout_episodes": int(len(held_ends)),
                  "train_transitions": int(len(train_arrays["obs"])),
-                 "reward_transform": "r - 1" if antmaze else "none",
+                 "reward_transform": "r - 1" if sparse else "none",
                  "done": "terminals only (timeouts bootstrapped)"}
     threads = os.environ.get("MSRL_EXT_CPU_THREADS") or str(os.cpu_count())
     results = {}
@@ -258,7 +268,8 @@ def pretrain_dataset(spec, args, log=None):
         t0 = time.time()
         ms.set_seed(args.seed)  # the initial weights, so that a command reproduces its model
         if kind == "iql":
-            tau = args.tau if args.tau is not None else (0.9 if antmaze else 0.7)
+            tau = args.tau if args.tau is not None else (
+                IQL_DOMAINS[sparse or "mujoco"]["expectile"])
             model = Iql(dataset.obs_dim, dataset.act_dim, tau=tau, hidden_dim=args.hidden_dim)
             log(f"[{name}] iql: {args.iql_steps} steps, batch {args.iql_batch_size}, tau {tau}, "
                 f"checkpoints in {work}")

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from mindspore_rl_ext.data.d4rl_hdf5 import save_d4rl_hdf5
 from mindspore_rl_ext.data.transitions import TransitionDataset
@@ -90,3 +91,26 @@ def test_pretrain_writes_both_models_and_skips_on_rerun(tmp_path, capsys):
     assert out.count("already in") == 2
     assert json.loads((zoo / "iql" / "toy-medium-v0" / "params.json").read_text())[
         "weights_sha256"] == params["weights_sha256"]
+
+
+@pytest.mark.parametrize("name, domain", [("msrl_ext/pointmaze/umaze-v0", "pointmaze"),
+                                          ("D4RL/antmaze/umaze-v1", "antmaze"),
+                                          ("msrl_ext/hopper/medium-v0", None)])
+def test_sparse_reward_datasets_are_named_by_iql_presets(name, domain):
+    assert pretrain_zoo.sparse_reward_domain(name) == domain
+
+
+def test_a_sparse_reward_dataset_gets_r_minus_1_and_expectile_0_9(tmp_path):
+    dataset = _tiny_dataset()
+    dataset.rewards[:] = dataset.terminals  # reward 1 only at the goal, as PointMaze's
+    path = tmp_path / "toy-pointmaze-umaze-v0.hdf5"
+    save_d4rl_hdf5(dataset, path)
+    zoo = tmp_path / "zoo"
+    assert pretrain_zoo.main(_iql_argv(path, zoo, tmp_path / "work", 20)) == 0
+    _, params = Iql.from_pretrained("toy-pointmaze-umaze-v0", zoo_dir=zoo)
+    assert params["config"]["tau"] == 0.9 and params["training"]["reward_transform"] == "r - 1"
+    # held-out targets are the returns of r - 1: -sum_{k < 29 - t} 0.99^k at step t
+    mc = params["metrics"]["v_vs_mc"]
+    assert mc["n"] == 3 * 30
+    np.testing.assert_allclose(mc["target_mean"], np.mean(
+        [-(1 - 0.99 ** (29 - t)) / (1 - 0.99) for t in range(30)]), rtol=1e-6)
