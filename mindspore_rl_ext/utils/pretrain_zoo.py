@@ -71,7 +71,8 @@ def parse_args(argv=None):
     p.add_argument("--iql-steps", type=int, default=1_000_000,
                    help="IQL updates (CleanDiffuser: 1M; CPU: tens of thousands)")
     p.add_argument("--iql-batch-size", type=int, default=512)
-    p.add_argument("--tau", type=float, default=None, help="default 0.9 antmaze/pointmaze, else 0.7")
+    p.add_argument("--tau", type=float, default=None,
+                   help="default 0.9 antmaze/pointmaze, else 0.7")
     p.add_argument("--invdyn-max-steps", type=int, default=1_000_000)
     p.add_argument("--invdyn-batch-size", type=int, default=512)
     p.add_argument("--invdyn-val-every", type=int, default=None,
