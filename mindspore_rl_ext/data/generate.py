@@ -53,14 +53,11 @@ def dataset_id_for(env, level):
 
 
 def generator_args_of(dataset_id: str) -> tuple[str, str] | None:
-    """The (env, level) whose default id is dataset_id; None for any other id."""
-    parts = dataset_id.split("/")
-    if len(parts) != 3 or parts[0] != "msrl_ext" or not parts[2].endswith("-v0"):
-        return None
-    env, level = parts[1], parts[2][:-len("-v0")]
-    if (env in ENV_IDS and level in LEVELS) or (env == POINTMAZE and level in pointmaze.LEVELS):
-        return env, level
-    return None
+    """The (env, level) whose default id (:func:`dataset_id_for`) is dataset_id; None for
+    any other id."""
+    pairs = [(env, level) for env in ENV_IDS for level in LEVELS]
+    pairs += [(POINTMAZE, level) for level in pointmaze.LEVELS]
+    return next((pair for pair in pairs if dataset_id_for(*pair) == dataset_id), None)
 
 
 class UniformPolicy:
