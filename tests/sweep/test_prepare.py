@@ -19,13 +19,13 @@ def write_grid(tmp_path, name, datasets):
     return str(path)
 
 
-def test_the_score_table_grids_name_seven_datasets_the_generator_makes(monkeypatch):
+def test_the_score_table_grids_name_nine_datasets_the_generator_makes(monkeypatch):
     monkeypatch.setenv("MSRL_EXT_BENCH_PYTHON", sys.executable)  # d3rlpy_iql's venv 'exists'
     pairs = [(d.env, d.level) for d in generated_datasets(SCORE_TABLE_GRIDS)]
     assert pairs == [("hopper", "medium"), ("hopper", "medium-expert"),
                      ("halfcheetah", "medium"), ("halfcheetah", "medium-expert"),
                      ("walker2d", "medium"), ("walker2d", "medium-expert"),
-                     ("pointmaze", "umaze")]
+                     ("pointmaze", "umaze"), ("pointmaze", "medium"), ("pointmaze", "large")]
 
 
 def test_generates_what_is_missing_once_and_leaves_other_ids(tmp_path, capsys):
