@@ -301,10 +301,11 @@ def plot_v_vs_mc_curves(path, zoo_dir=None) -> list[str]:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
-    for name, curve in curves.items():
+    for index, (name, curve) in enumerate(curves.items()):
         steps = [point["step"] for point in curve]
+        color = plt.cm.tab20(index % 20)  # the default cycle repeats after 10 models
         for ax, key in zip(axes, ("pearson_r", "spearman_r")):
-            ax.plot(steps, [point[key] for point in curve], marker=".", label=name)
+            ax.plot(steps, [point[key] for point in curve], marker=".", color=color, label=name)
     for ax, title in zip(axes, ("Pearson r", "Spearman r")):
         ax.set_title(f"V(s) vs MC return, held-out episodes: {title}")
         ax.set_xlabel("IQL update")
